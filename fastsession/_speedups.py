@@ -1,0 +1,62 @@
+"""The one place that chooses the compiled or the pure-Python kernels.
+
+All three compiled twins are used, or none (so `EXTENSIONS` is one honest
+bool); `REASON` says why. Decided once, at import.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from ._types import LRUFactory
+
+
+def _flag(name: str) -> bool:
+    # "0" and "" mean off: bool(os.environ.get(...)) would read "0" as on.
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+REQUIRE = _flag("FASTSESSION_REQUIRE_EXTENSIONS")
+
+LRUCache: LRUFactory
+
+if _flag("FASTSESSION_NO_EXTENSIONS"):
+    EXTENSIONS, REASON = False, "disabled by FASTSESSION_NO_EXTENSIONS"
+elif sys.implementation.name != "cpython":
+    EXTENSIONS, REASON = False, f"not CPython ({sys.implementation.name})"
+else:
+    try:
+        from . import _cookies_c, _lru_c, _signing_c  # noqa: F401
+    except ImportError as exc:  # pragma: no cover
+        EXTENSIONS, REASON = False, f"ImportError: {exc}"
+    else:
+        EXTENSIONS, REASON = True, "compiled extensions loaded"
+
+if REQUIRE and not EXTENSIONS:
+    raise ImportError(
+        f"FASTSESSION_REQUIRE_EXTENSIONS is set but the compiled kernels are not in use: {REASON}"
+    )
+
+if EXTENSIONS:
+    from ._cookies_c import CookieTemplate, encode, lookup, parse, serialize
+    from ._lru_c import LRUCache
+    from ._signing_c import Signer, sign, unsign
+else:  # pragma: no cover
+    from ._cookies_py import CookieTemplate, encode, lookup, parse, serialize
+    from ._lru_py import LRUCache
+    from ._signing_py import Signer, sign, unsign
+
+__all__ = [
+    "EXTENSIONS",
+    "REASON",
+    "CookieTemplate",
+    "LRUCache",
+    "Signer",
+    "encode",
+    "lookup",
+    "parse",
+    "serialize",
+    "sign",
+    "unsign",
+]

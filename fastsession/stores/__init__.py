@@ -1,0 +1,74 @@
+"""Store and AsyncStore: the protocol every session store follows.
+
+Required: ``get``, ``set``, ``destroy``. Recommended: ``touch`` (the
+middleware calls it for an unmodified loaded session when ``resave`` is off;
+a store without it is simply not touched, as in express-session). Optional:
+``all``, ``clear``, ``length``.
+
+A store that cannot be reached raises; it never reports a session as absent
+because of a fault. A record without a ``cookie`` object is corrupt.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from .._types import Record, StorableSession
+
+
+class Store:
+    """Base class of synchronous stores (usable from both middlewares).
+
+    ``blocking`` tells the ASGI middleware whether calls may wait on I/O: if
+    so they run in a worker thread so the event loop is never blocked.
+    """
+
+    blocking: ClassVar[bool] = True
+
+    def get(self, sid: str) -> Record | None:
+        raise NotImplementedError
+
+    def set(self, sid: str, session: StorableSession) -> None:
+        raise NotImplementedError
+
+    def destroy(self, sid: str) -> None:
+        raise NotImplementedError
+
+    def all(self) -> dict[str, Record]:
+        raise NotImplementedError(f"{type(self).__name__} does not list its sessions")
+
+    def clear(self) -> None:
+        raise NotImplementedError(f"{type(self).__name__} cannot clear its sessions")
+
+    def length(self) -> int:
+        raise NotImplementedError(f"{type(self).__name__} does not count its sessions")
+
+
+class AsyncStore:
+    """Base class of asynchronous stores (ASGI middleware only)."""
+
+    async def get(self, sid: str) -> Record | None:
+        raise NotImplementedError
+
+    async def set(self, sid: str, session: StorableSession) -> None:
+        raise NotImplementedError
+
+    async def destroy(self, sid: str) -> None:
+        raise NotImplementedError
+
+    async def all(self) -> dict[str, Record]:
+        raise NotImplementedError(f"{type(self).__name__} does not list its sessions")
+
+    async def clear(self) -> None:
+        raise NotImplementedError(f"{type(self).__name__} cannot clear its sessions")
+
+    async def length(self) -> int:
+        raise NotImplementedError(f"{type(self).__name__} does not count its sessions")
+
+
+def has_touch(store: Store | AsyncStore) -> bool:
+    """Whether the store implements ``touch`` (checked once, as express does)."""
+    return callable(getattr(store, "touch", None))
+
+
+__all__ = ["AsyncStore", "Store", "has_touch"]
