@@ -1,0 +1,23 @@
+"""Build some or all compiled kernels in place (into fastsession/), for development.
+
+    python scripts/build_inplace.py            # all kernels
+    python scripts/build_inplace.py _lru_c     # just one
+"""
+
+import os
+import sys
+
+from setuptools import Extension, setup
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+os.chdir(ROOT)
+kernels = sys.argv[1:] or ["_signing_c", "_cookies_c", "_lru_c"]
+sys.argv = [sys.argv[0], "build_ext", "--inplace", "-q"]
+setup(
+    name="fastsession-dev",
+    py_modules=[],
+    ext_modules=[
+        Extension(f"fastsession.{k}", [f"src_c/{k}.pyx"], extra_compile_args=["-O3"])
+        for k in kernels
+    ],
+)
