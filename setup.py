@@ -8,10 +8,12 @@ import os
 import sys
 
 from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+from setuptools.errors import BaseError, CCompilerError, CompileError
 
 
 def _flag(name: str) -> bool:
-    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes")
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
 
 
 NO = _flag("FASTSESSION_NO_EXTENSIONS") or sys.implementation.name != "cpython"
@@ -28,6 +30,44 @@ elif sys.platform == "win32":
 else:
     cflags, macros = ["-O3"], []
 
+
+class BuildExt(build_ext):
+    """setuptools' build_ext, loud about an optional extension that failed.
+
+    setuptools skips a failed optional extension with a one-line warning lost in
+    the compiler output; say plainly that the result is the pure-Python package.
+    """
+
+    def build_extension(self, ext: Extension) -> None:
+        try:
+            super().build_extension(ext)
+        except (CCompilerError, CompileError, BaseError) as exc:
+            self.failed.append(f"{ext.name}: {exc}")
+            if not ext.optional:
+                _banner(
+                    f"building {ext.name} failed and the compiled kernels are required here "
+                    "(CIBUILDWHEEL or FASTSESSION_REQUIRE_EXTENSIONS is set)."
+                )
+            raise  # setuptools skips an optional extension and stops on a required one
+
+    def run(self) -> None:
+        self.failed: list[str] = []
+        super().run()
+        if self.failed:
+            _banner(
+                "the compiled kernels could not be built:\n  "
+                + "\n  ".join(self.failed)
+                + "\nInstalling the pure-Python implementation: same results, slower.\n"
+                "Check with `python -m fastsession info`; set FASTSESSION_REQUIRE_EXTENSIONS=1\n"
+                "to make this an error, or FASTSESSION_NO_EXTENSIONS=1 to skip the attempt."
+            )
+
+
+def _banner(text: str) -> None:
+    rule = "=" * 78
+    print(f"\n{rule}\nWARNING fastsession: {text}\n{rule}\n", file=sys.stderr, flush=True)
+
+
 ext_modules = (
     []
     if NO
@@ -43,4 +83,4 @@ ext_modules = (
     ]
 )
 
-setup(ext_modules=ext_modules)
+setup(ext_modules=ext_modules, cmdclass={"build_ext": BuildExt})
