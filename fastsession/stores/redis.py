@@ -1,0 +1,332 @@
+"""RedisStore and AsyncRedisStore: connect-redis 9 compatible session stores.
+
+Keys are ``prefix + sid``, values express-session's JSON, and key TTLs follow
+the cookie's expiry in whole seconds rounded up, so an Express app using
+connect-redis and a fastsession app share sessions through the same Redis.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from .. import _clock
+from .._types import Record, StorableSession
+from ..errors import CorruptSessionError, StoreError
+from . import AsyncStore, Store
+
+_json_loads: Callable[[bytes | str], Any]
+try:
+    from orjson import loads as _orjson_loads
+
+    _json_loads = _orjson_loads
+except ImportError:  # pragma: no cover
+    _json_loads = json.loads
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MS = timedelta(milliseconds=1)
+_DEFAULT_TTL = 86_400
+_GLOB_SPECIALS = frozenset("*?[]\\")
+_DELETE_BATCH = 1000
+
+
+class Serializer(Protocol):
+    """Anything with ``dumps``/``loads``, like the ``json`` module."""
+
+    def dumps(self, obj: Any, /) -> str | bytes: ...
+    def loads(self, data: Any, /) -> Any: ...
+
+
+TTL = int | float | timedelta | Callable[[StorableSession], "int | float"] | None
+
+
+def _client_errors() -> tuple[type[BaseException], ...]:
+    """The exception bases of the Redis client libraries in use.
+
+    Only libraries already imported matter: a client object exists, so its
+    package is loaded. ``OSError`` covers socket errors a client lets through.
+    """
+    errors: list[type[BaseException]] = [OSError]
+    for module, name in (("redis.exceptions", "RedisError"), ("valkey.exceptions", "ValkeyError")):
+        exc = getattr(sys.modules.get(module), name, None)
+        if isinstance(exc, type) and issubclass(exc, BaseException):
+            errors.append(exc)
+    return tuple(errors)
+
+
+def _glob_escape(text: str) -> str:
+    return "".join("\\" + c if c in _GLOB_SPECIALS else c for c in text)
+
+
+def _text(key: bytes | str) -> str:
+    return key.decode("utf-8", "surrogateescape") if isinstance(key, bytes) else key
+
+
+class _RedisStoreBase:
+    """Options, key naming, TTL rule and record codec shared by both faces."""
+
+    def __init__(
+        self,
+        client: Any,
+        *,
+        prefix: str | None = "sess:",
+        ttl: TTL = _DEFAULT_TTL,
+        disable_touch: bool = False,
+        disable_ttl: bool = False,
+        serializer: Serializer | None = None,
+        scan_count: int = 100,
+    ) -> None:
+        if client is None:
+            raise TypeError("client: a Redis client is required")
+        if prefix is None:
+            prefix = "sess:"
+        if not isinstance(prefix, str):
+            raise TypeError(f"prefix: expected str, got {type(prefix).__name__}")
+        if serializer is not None and not (
+            callable(getattr(serializer, "dumps", None))
+            and callable(getattr(serializer, "loads", None))
+        ):
+            raise TypeError("serializer: needs callable dumps() and loads()")
+        if isinstance(scan_count, bool) or not isinstance(scan_count, int) or scan_count < 1:
+            raise ValueError(f"scan_count: expected a positive int, got {scan_count!r}")
+        self.client = client
+        self.prefix = prefix
+        self.disable_touch = bool(disable_touch)
+        self.disable_ttl = bool(disable_ttl)
+        self.serializer = serializer
+        self.scan_count = scan_count
+        self._ttl_fn: Callable[[StorableSession], int | float] | None = None
+        self.ttl: int | Callable[[StorableSession], int | float] = self._resolve_ttl(ttl)
+        self._match = _glob_escape(prefix) + "*"
+        self._errors = _client_errors()
+        # A cluster client splits multi-key reads by slot; MGET would fail CROSSSLOT.
+        self._mget = getattr(client, "mget_nonatomic", None) or client.mget
+
+    def _resolve_ttl(self, ttl: TTL) -> int | Callable[[StorableSession], int | float]:
+        if callable(ttl) and not isinstance(ttl, timedelta):
+            self._ttl_fn = ttl
+            return ttl
+        if isinstance(ttl, timedelta):
+            ttl = ttl.total_seconds()
+        if not ttl:
+            # connect-redis: `opts.ttl || 86400`
+            return _DEFAULT_TTL
+        if isinstance(ttl, bool) or not isinstance(ttl, int | float):
+            raise TypeError(f"ttl: expected seconds or a callable, got {type(ttl).__name__}")
+        if not math.isfinite(ttl) or ttl < 0:
+            raise ValueError(f"ttl: expected a positive number of seconds, got {ttl!r}")
+        return math.ceil(ttl)
+
+    def _key(self, sid: str) -> str:
+        return self.prefix + sid
+
+    def _ttl_for(self, session: StorableSession) -> int:
+        """Seconds the key lives: connect-redis's ``_getTTL``."""
+        if self._ttl_fn is not None:
+            return math.ceil(self._ttl_fn(session))
+        expires = session.cookie.expires
+        if expires is not None:
+            # Whole milliseconds, as JavaScript Dates hold them, then rounded up.
+            expires_ms = (expires - _EPOCH) // _MS
+            now_ms = math.floor(_clock.now() * 1000)
+            return -((now_ms - expires_ms) // 1000)
+        assert isinstance(self.ttl, int)
+        return self.ttl
+
+    def _dump(self, session: StorableSession) -> str | bytes:
+        if self.serializer is None:
+            return session.to_json()
+        return self.serializer.dumps(session.to_record())
+
+    def _load(self, raw: bytes | str) -> Record:
+        try:
+            record = _json_loads(raw) if self.serializer is None else self.serializer.loads(raw)
+        except (ValueError, TypeError) as exc:
+            raise CorruptSessionError(f"stored session is not valid: {exc}") from exc
+        if not isinstance(record, dict) or not isinstance(record.get("cookie"), dict):
+            raise CorruptSessionError("stored session has no cookie object")
+        return record
+
+    def _records(self, keys: list[str], values: Iterable[bytes | str | None]) -> dict[str, Record]:
+        start = len(self.prefix)
+        # A key can expire between SCAN and MGET; connect-redis skips it too.
+        return {k[start:]: self._load(v) for k, v in zip(keys, values, strict=True) if v}
+
+    def _fail(self, command: str, exc: BaseException) -> StoreError:
+        return StoreError(f"Redis {command} failed: {type(exc).__name__}: {exc}")
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.client!r}, prefix={self.prefix!r})"
+
+
+class RedisStore(_RedisStoreBase, Store):
+    """Sessions in Redis through a synchronous client (``redis.Redis``,
+    ``redis.cluster.RedisCluster`` or a Valkey client).
+
+    The ASGI middleware runs its calls in a worker thread (``blocking``).
+    Every client error is raised as :class:`~fastsession.errors.StoreError`
+    with the client's exception as its cause.
+
+    :param client: the Redis client; configure timeouts and retries on it.
+    :param prefix: key prefix (``"sess:"``, like connect-redis).
+    :param ttl: seconds for sessions whose cookie has no expiry, or a callable
+        ``(session) -> seconds`` that decides for every session.
+    :param disable_touch: make ``touch`` do nothing.
+    :param disable_ttl: store keys without expiry (and never touch).
+    :param serializer: an object with ``dumps``/``loads``; JSON by default.
+    :param scan_count: the ``COUNT`` hint for the ``SCAN`` of ``all``/``ids``.
+    """
+
+    def get(self, sid: str) -> Record | None:
+        try:
+            raw = self.client.get(self._key(sid))
+        except self._errors as exc:
+            raise self._fail("GET", exc) from exc
+        return self._load(raw) if raw else None
+
+    def set(self, sid: str, session: StorableSession) -> None:
+        ttl = self._ttl_for(session)
+        key = self._key(sid)
+        try:
+            if ttl <= 0:
+                self.client.delete(key)
+            elif self.disable_ttl:
+                self.client.set(key, self._dump(session))
+            else:
+                self.client.set(key, self._dump(session), ex=ttl)
+        except self._errors as exc:
+            raise self._fail("DEL" if ttl <= 0 else "SET", exc) from exc
+
+    def touch(self, sid: str, session: StorableSession) -> None:
+        if self.disable_touch or self.disable_ttl:
+            return
+        ttl = self._ttl_for(session)
+        try:
+            self.client.expire(self._key(sid), ttl)
+        except self._errors as exc:
+            raise self._fail("EXPIRE", exc) from exc
+
+    def destroy(self, sid: str) -> None:
+        try:
+            self.client.delete(self._key(sid))
+        except self._errors as exc:
+            raise self._fail("DEL", exc) from exc
+
+    def _keys(self) -> list[str]:
+        try:
+            found: Iterator[bytes | str] = self.client.scan_iter(
+                match=self._match, count=self.scan_count
+            )
+            return list(dict.fromkeys(_text(k) for k in found))
+        except self._errors as exc:
+            raise self._fail("SCAN", exc) from exc
+
+    def ids(self) -> list[str]:
+        """The ids of every stored session (``SCAN``; order unspecified)."""
+        start = len(self.prefix)
+        return [k[start:] for k in self._keys()]
+
+    def all(self) -> dict[str, Record]:
+        keys = self._keys()
+        if not keys:
+            return {}
+        try:
+            values = self._mget(keys)
+        except self._errors as exc:
+            raise self._fail("MGET", exc) from exc
+        return self._records(keys, values)
+
+    def length(self) -> int:
+        return len(self._keys())
+
+    def clear(self) -> None:
+        keys = self._keys()
+        try:
+            for i in range(0, len(keys), _DELETE_BATCH):
+                self.client.delete(*keys[i : i + _DELETE_BATCH])
+        except self._errors as exc:
+            raise self._fail("DEL", exc) from exc
+
+
+class AsyncRedisStore(_RedisStoreBase, AsyncStore):
+    """Sessions in Redis through ``redis.asyncio.Redis`` (or its cluster client).
+
+    Same options and behaviour as :class:`RedisStore`, with coroutine methods.
+    """
+
+    async def get(self, sid: str) -> Record | None:
+        try:
+            raw = await self.client.get(self._key(sid))
+        except self._errors as exc:
+            raise self._fail("GET", exc) from exc
+        return self._load(raw) if raw else None
+
+    async def set(self, sid: str, session: StorableSession) -> None:
+        ttl = self._ttl_for(session)
+        key = self._key(sid)
+        try:
+            if ttl <= 0:
+                await self.client.delete(key)
+            elif self.disable_ttl:
+                await self.client.set(key, self._dump(session))
+            else:
+                await self.client.set(key, self._dump(session), ex=ttl)
+        except self._errors as exc:
+            raise self._fail("DEL" if ttl <= 0 else "SET", exc) from exc
+
+    async def touch(self, sid: str, session: StorableSession) -> None:
+        if self.disable_touch or self.disable_ttl:
+            return
+        ttl = self._ttl_for(session)
+        try:
+            await self.client.expire(self._key(sid), ttl)
+        except self._errors as exc:
+            raise self._fail("EXPIRE", exc) from exc
+
+    async def destroy(self, sid: str) -> None:
+        try:
+            await self.client.delete(self._key(sid))
+        except self._errors as exc:
+            raise self._fail("DEL", exc) from exc
+
+    async def _keys(self) -> list[str]:
+        try:
+            found: AsyncIterator[bytes | str] = self.client.scan_iter(
+                match=self._match, count=self.scan_count
+            )
+            return list(dict.fromkeys([_text(k) async for k in found]))
+        except self._errors as exc:
+            raise self._fail("SCAN", exc) from exc
+
+    async def ids(self) -> list[str]:
+        """The ids of every stored session (``SCAN``; order unspecified)."""
+        start = len(self.prefix)
+        return [k[start:] for k in await self._keys()]
+
+    async def all(self) -> dict[str, Record]:
+        keys = await self._keys()
+        if not keys:
+            return {}
+        try:
+            values = await self._mget(keys)
+        except self._errors as exc:
+            raise self._fail("MGET", exc) from exc
+        return self._records(keys, values)
+
+    async def length(self) -> int:
+        return len(await self._keys())
+
+    async def clear(self) -> None:
+        keys = await self._keys()
+        try:
+            for i in range(0, len(keys), _DELETE_BATCH):
+                await self.client.delete(*keys[i : i + _DELETE_BATCH])
+        except self._errors as exc:
+            raise self._fail("DEL", exc) from exc
+
+
+__all__ = ["AsyncRedisStore", "RedisStore", "Serializer"]
