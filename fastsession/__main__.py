@@ -1,0 +1,111 @@
+"""The `fastsession` command: `info`, `demo` and `bench` (argparse, stdlib only)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import platform
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import _speedups
+from ._version import __version__
+
+KERNELS = ("signing", "cookies", "lru")
+
+
+def _module_file(name: str) -> str:
+    spec = importlib.util.find_spec(name)
+    return spec.origin if spec is not None and spec.origin else "(not found)"
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    active = "compiled" if _speedups.EXTENSIONS else "pure Python"
+    tag = "c" if _speedups.EXTENSIONS else "py"
+    lines = [
+        f"fastsession {__version__}",
+        f"implementation: {active} (EXTENSIONS={_speedups.EXTENSIONS})",
+        f"reason: {_speedups.REASON}",
+        "kernels in use:",
+        *(f"  fastsession._{k}_{tag}: {_module_file(f'fastsession._{k}_{tag}')}" for k in KERNELS),
+    ]
+    if not _speedups.EXTENSIONS:
+        # Says whether the .so files are absent or present but switched off.
+        lines.append("compiled modules on disk:")
+        lines += [f"  fastsession._{k}_c: {_module_file(f'fastsession._{k}_c')}" for k in KERNELS]
+    lines += [
+        f"package: {Path(__file__).resolve().parent}",
+        f"python: {platform.python_version()} ({sys.implementation.name}) {sys.executable}",
+        f"platform: {platform.platform()} {platform.machine()}",
+    ]
+    print("\n".join(lines))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import serve
+
+    serve(args.host, args.port)
+    return 0
+
+
+def find_benchmarks(path: str | None) -> Path | None:
+    """The benchmarks/ directory holding report.py: --path, else next to the package."""
+    base = Path(path) if path else Path(__file__).resolve().parent.parent / "benchmarks"
+    return base if (base / "report.py").is_file() else None
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    bench = find_benchmarks(args.path)
+    if bench is None:
+        where = args.path or Path(__file__).resolve().parent.parent / "benchmarks"
+        print(
+            f"fastsession bench: no benchmarks/report.py at {where}.\n"
+            "The benchmarks ship with the source checkout, not with the wheel: clone the\n"
+            "repository and run `python -m fastsession bench` there, or pass --path DIR.",
+            file=sys.stderr,
+        )
+        return 2
+    cmd = [sys.executable, str(bench / "report.py")]
+    if args.quick:
+        cmd.append("--quick")
+    if args.out:
+        cmd += ["--out", os.path.abspath(args.out)]
+    # From the checkout root, so the benchmarks import the fastsession next to them.
+    return subprocess.call(cmd, cwd=bench.parent)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fastsession", description="express-session for Python (ASGI and WSGI)."
+    )
+    parser.add_argument("--version", action="version", version=f"fastsession {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    info = sub.add_parser("info", help="version and which implementation is active, and why")
+    info.set_defaults(func=cmd_info)
+
+    demo = sub.add_parser("demo", help="serve the demo app (view counter and login)")
+    demo.add_argument("--host", default="127.0.0.1", help="interface (default: 127.0.0.1)")
+    demo.add_argument("--port", type=int, default=8000, help="port, 0 for any (default: 8000)")
+    demo.set_defaults(func=cmd_demo)
+
+    bench = sub.add_parser("bench", help="run the benchmark comparison (source checkout)")
+    bench.add_argument("--quick", action="store_true", help="fewer rounds")
+    bench.add_argument("--out", help="directory for the results and the chart")
+    bench.add_argument("--path", help="the benchmarks/ directory (default: next to the package)")
+    bench.set_defaults(func=cmd_bench)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    code: int = args.func(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
