@@ -1,0 +1,122 @@
+"""The stored-record codec: express-session's JSON, byte for byte.
+
+``{"cookie":{...},...data}``: the cookie's fields in express's fixed order,
+``originalMaxAge`` in milliseconds, ``expires`` as ISO-8601 UTC with
+milliseconds. Also the fingerprint that tells whether the data changed.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import xxhash
+
+from .errors import CorruptSessionError, SerializationError
+
+try:
+    import orjson
+except ImportError:  # pragma: no cover - PyPy: orjson does not support it
+    orjson = None  # type: ignore[assignment]
+
+if orjson is not None:
+    # Dates and dataclasses pass through to the error path: only what JSON
+    # itself holds is stored, the same on every platform.
+    _OPTS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+    _dumps_raw = orjson.dumps
+    loads = orjson.loads
+    _EncodeError: type[Exception] = orjson.JSONEncodeError
+
+    def dumps(obj: Any) -> bytes:
+        return _dumps_raw(obj, option=_OPTS)
+
+else:  # pragma: no cover
+    import json
+
+    _encoder = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    _EncodeError = (TypeError, ValueError)  # type: ignore[assignment]
+
+    def dumps(obj: Any) -> bytes:
+        return _encoder.encode(obj).encode("utf-8", "surrogatepass")
+
+    def loads(data: bytes | str) -> Any:
+        return json.loads(data)
+
+
+fingerprint = xxhash.xxh3_64_intdigest
+"""Hash of the serialized data (without the cookie): the "modified?" test."""
+
+
+def encode_data(data: dict[str, Any]) -> bytes:
+    """Serialize the session data; an unstorable value names its key."""
+    try:
+        return dumps(data)
+    except _EncodeError as exc:
+        raise _explain(data, exc) from exc
+
+
+def _explain(data: dict[str, Any], exc: Exception) -> SerializationError:
+    for key, value in data.items():
+        if not isinstance(key, str):
+            return SerializationError(f"session key {key!r} is not a str: JSON keys are strings")
+        try:
+            dumps(value)
+        except _EncodeError as inner:
+            return SerializationError(
+                f"session value for key {key!r} cannot be stored as JSON: {inner}"
+            )
+    return SerializationError(f"session data cannot be stored as JSON: {exc}")
+
+
+def join(cookie_json: bytes, data_json: bytes) -> bytes:
+    """``{"cookie":<cookie>,<data members>}`` from the two serialized parts."""
+    if data_json == b"{}":
+        return b'{"cookie":' + cookie_json + b"}"
+    return b'{"cookie":' + cookie_json + b"," + data_json[1:]
+
+
+def split(record: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A parsed record → (cookie fields, data). A record without a cookie is corrupt."""
+    if not isinstance(record, dict):
+        raise CorruptSessionError(f"stored session is a {type(record).__name__}, not an object")
+    cookie = record.pop("cookie", None)
+    if not isinstance(cookie, dict):
+        raise CorruptSessionError("stored session has no cookie object")
+    return cookie, record
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MS = timedelta(milliseconds=1)
+_iso_cache: tuple[int, str] = (-1, "")
+
+
+def format_iso(ms: int) -> str:
+    """Epoch milliseconds → ``2030-01-01T00:01:00.000Z`` (JS ``toISOString``)."""
+    global _iso_cache
+    secs, frac = divmod(ms, 1000)
+    cached_secs, text = _iso_cache
+    if cached_secs != secs:
+        text = (_EPOCH + timedelta(seconds=secs)).strftime("%Y-%m-%dT%H:%M:%S")
+        _iso_cache = (secs, text)
+    return f"{text}.{frac:03d}Z"
+
+
+def parse_iso(text: str) -> int | None:
+    """An ISO-8601 date (as stores keep ``expires``) → epoch milliseconds, or None."""
+    try:
+        dt = datetime.fromisoformat(text)
+    except (TypeError, ValueError):
+        return None
+    if dt.tzinfo is None:
+        # JS reads a date-time without an offset as local time; stores always
+        # write UTC with "Z", so a bare one is taken as UTC rather than guessed.
+        dt = dt.replace(tzinfo=UTC)
+    return (dt - _EPOCH) // _MS
+
+
+def ms_to_datetime(ms: int) -> datetime:
+    return _EPOCH + timedelta(milliseconds=ms)
+
+
+def datetime_to_ms(dt: datetime) -> int:
+    return (dt - _EPOCH) // _MS
