@@ -24,6 +24,8 @@ from typing import Any
 import pytest
 import redis
 import redis.asyncio
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 REDIS_SERVER = shutil.which("redis-server")
 REDIS_CLI = shutil.which("redis-cli")
@@ -179,9 +181,7 @@ class RedisServer:
 
     def admin(self) -> redis.Redis:
         """A side client without retries, for setup and inspection."""
-        return redis.Redis(
-            host=HOST, port=self.port, socket_timeout=5, retry=None, protocol=2
-        )
+        return redis.Redis(host=HOST, port=self.port, socket_timeout=5, retry=Retry(NoBackoff(), 0))
 
     def client(self, **options: Any) -> redis.Redis:
         return redis.Redis(host=HOST, port=self.port, **options)
@@ -245,10 +245,11 @@ class CommandLog:
 
     def __init__(self, server: RedisServer) -> None:
         self.server = server
-        self._conn = redis.Connection(host=HOST, port=server.port, socket_timeout=5, retry=None)
-        self._conn.connect()
-        self._conn.send_command("MONITOR")
-        assert self._conn.read_response() in (b"OK", "OK")
+        # A raw socket: MONITOR replies are simple-string lines, escaped by the server.
+        self._sock = socket.create_connection((HOST, server.port), timeout=5)
+        self._lines = self._sock.makefile("rb")
+        self._sock.sendall(b"MONITOR\r\n")
+        assert self._lines.readline() == b"+OK\r\n"
 
     def take(self) -> list[list[str]]:
         """Every command since the last call, as ``[NAME, arg, ...]`` strings."""
@@ -257,10 +258,9 @@ class CommandLog:
             side.echo(marker)
         commands: list[list[str]] = []
         while True:
-            line = self._conn.read_response()
-            assert isinstance(line, bytes | str)
-            raw = line.encode() if isinstance(line, str) else line
-            args = [_unrepr(t).decode("utf-8", "surrogateescape") for t in _QUOTED.findall(raw)]
+            line = self._lines.readline()
+            assert line.startswith(b"+"), line
+            args = [_unrepr(t).decode("utf-8", "surrogateescape") for t in _QUOTED.findall(line)]
             if args[:2] == ["ECHO", marker] or args[:2] == ["echo", marker]:
                 return commands
             args[0] = args[0].upper()
@@ -268,7 +268,8 @@ class CommandLog:
                 commands.append(args)
 
     def close(self) -> None:
-        self._conn.disconnect()
+        self._lines.close()
+        self._sock.close()
 
 
 class RedisClusterServers:
