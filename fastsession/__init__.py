@@ -1,5 +1,73 @@
-"""fastsession: express-session for Python (ASGI and WSGI)."""
+"""fastsession: express-session for Python (ASGI and WSGI).
+
+A signed session-id cookie, the data kept server-side in a store, and every
+express-session option and method. The public names are loaded on first use,
+so importing one kernel or submodule does not import the rest.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
 
-__all__ = ["__version__"]
+if TYPE_CHECKING:
+    from . import cookies, signing
+    from ._speedups import EXTENSIONS
+    from .asgi import SessionMiddleware
+    from .cookie import Cookie
+    from .errors import SessionError
+    from .options import CookieOptions
+    from .session import AsyncSession, Session
+    from .stores import AsyncStore, Store
+    from .stores.memory import MemoryStore
+    from .wsgi import WSGISessionMiddleware
+
+_LAZY = {
+    "SessionMiddleware": ".asgi",
+    "WSGISessionMiddleware": ".wsgi",
+    "Session": ".session",
+    "AsyncSession": ".session",
+    "Cookie": ".cookie",
+    "CookieOptions": ".options",
+    "Store": ".stores",
+    "AsyncStore": ".stores",
+    "MemoryStore": ".stores.memory",
+    "SessionError": ".errors",
+    "EXTENSIONS": "._speedups",
+}
+_SUBMODULES = ("signing", "cookies", "stores", "errors")
+
+__all__ = [
+    "EXTENSIONS",
+    "AsyncSession",
+    "AsyncStore",
+    "Cookie",
+    "CookieOptions",
+    "MemoryStore",
+    "Session",
+    "SessionError",
+    "SessionMiddleware",
+    "Store",
+    "WSGISessionMiddleware",
+    "__version__",
+    "cookies",
+    "signing",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is not None:
+        value = getattr(importlib.import_module(module, __name__), name)
+    elif name in _SUBMODULES:
+        value = importlib.import_module(f".{name}", __name__)
+    else:
+        raise AttributeError(f"module 'fastsession' has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(__all__) | set(globals()))
