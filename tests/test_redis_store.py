@@ -4,10 +4,9 @@ and TTLs), options, corrupt records, listing, and a small real cluster."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import pickle
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,85 +16,24 @@ import redis.asyncio
 import redis.asyncio.cluster
 import redis.cluster
 from conftest import load_vector
-from redis_server import (  # noqa: F401  (fixtures)
-    CommandLog,
-    RedisClusterServers,
-    RedisServer,
-    redis_db,
-    redis_server,
-)
+from redis_server import CommandLog, RedisClusterServers, RedisServer, redis_db, redis_server
+from redis_support import StandInSession, SyncFacade, session_with
 
 import fastsession._clock
-from fastsession._types import Record
 from fastsession.errors import CorruptSessionError
 from fastsession.stores.redis import AsyncRedisStore, RedisStore
 
 pytestmark = pytest.mark.redis
+__all__ = ["redis_db", "redis_server"]  # the helper's fixtures, used here
 
 UNIT_CASES = load_vector("connect_redis.json")["unit_cases"]
-
-
-class StandInCookie:
-    def __init__(self, expires: datetime | None) -> None:
-        self.expires = expires
-
-
-class StandInSession:
-    """A StorableSession made from a stored record's JSON text, kept byte for byte."""
-
-    def __init__(self, sid: str, text: str) -> None:
-        self.id = sid
-        self._text = text
-        cookie = json.loads(text).get("cookie") or {}
-        iso = cookie.get("expires")
-        self.cookie = StandInCookie(datetime.fromisoformat(iso) if iso else None)
-
-    def to_record(self) -> Record:
-        return json.loads(self._text)  # type: ignore[no-any-return]
-
-    def to_json(self) -> bytes:
-        return self._text.encode()
-
-
-def session_with(sid: str, expires: datetime | None, **data: Any) -> StandInSession:
-    iso = None if expires is None else expires.isoformat(timespec="milliseconds")
-    cookie = {"originalMaxAge": None if expires is None else 60000, "expires": iso}
-    cookie |= {"httpOnly": True, "path": "/"}
-    text = json.dumps({"cookie": cookie, **data}, separators=(",", ":"))
-    return StandInSession(sid, text.replace("+00:00", "Z"))
-
-
-class SyncFacade:
-    """Drives an AsyncRedisStore from sync test code on one event loop of its own
-    (redis.asyncio connections belong to the loop that opened them)."""
-
-    def __init__(self, store: AsyncRedisStore) -> None:
-        self.store = store
-        self.loop = asyncio.new_event_loop()
-
-    def __getattr__(self, name: str) -> Callable[..., Any]:
-        method = getattr(self.store, name)
-        if not callable(method):
-            return method  # type: ignore[no-any-return]
-
-        def call(*args: Any) -> Any:
-            result = method(*args)
-            if isinstance(result, Coroutine):
-                return self.loop.run_until_complete(result)
-            return result
-
-        return call
-
-    def close(self) -> None:
-        self.loop.run_until_complete(self.store.client.aclose())
-        self.loop.close()
 
 
 StoreFactory = Callable[..., Any]
 
 
 @pytest.fixture(params=["sync", "async"])
-def make_store(request: pytest.FixtureRequest, redis_db: RedisServer) -> Iterator[StoreFactory]:  # noqa: F811
+def make_store(request: pytest.FixtureRequest, redis_db: RedisServer) -> Iterator[StoreFactory]:
     """``make_store(**options)`` → a store on the test server, both faces."""
     made: list[Any] = []
 
@@ -181,7 +119,7 @@ def _case_id(case: dict[str, Any]) -> str:
 def test_connect_redis_vector(
     case: dict[str, Any],
     make_store: StoreFactory,
-    redis_db: RedisServer,  # noqa: F811
+    redis_db: RedisServer,
     frozen: Callable[[int], None],
 ) -> None:
     frozen(case["now_ms"])
@@ -268,10 +206,11 @@ def _listing_case(case: dict[str, Any], store: Any, log: CommandLog) -> None:
 
 
 def test_round_trip_keeps_the_bytes_and_key_order(
-    make_store: StoreFactory, redis_db: RedisServer  # noqa: F811
+    make_store: StoreFactory, redis_db: RedisServer
 ) -> None:
     store = make_store()
-    text = '{"cookie":{"originalMaxAge":null,"expires":null,"httpOnly":true,"path":"/"},"z":1,"a":"é\\n"}'
+    cookie = '{"originalMaxAge":null,"expires":null,"httpOnly":true,"path":"/"}'
+    text = '{"cookie":' + cookie + ',"z":1,"a":"é\\n"}'
     store.set("abc", StandInSession("abc", text))
     assert redis_db.admin().get("sess:abc") == text.encode()
     record = store.get("abc")
@@ -279,7 +218,7 @@ def test_round_trip_keeps_the_bytes_and_key_order(
     assert record["a"] == "é\n"
 
 
-def test_decode_responses_client(make_store: StoreFactory, redis_db: RedisServer) -> None:  # noqa: F811
+def test_decode_responses_client(make_store: StoreFactory, redis_db: RedisServer) -> None:
     store = make_store({"decode_responses": True})
     store.set("s1", session_with("s1", None, n=1))
     store.set("s2", session_with("s2", None, n=2))
@@ -289,7 +228,7 @@ def test_decode_responses_client(make_store: StoreFactory, redis_db: RedisServer
 
 
 def test_get_absent_and_empty_value_are_none(
-    make_store: StoreFactory, redis_db: RedisServer  # noqa: F811
+    make_store: StoreFactory, redis_db: RedisServer
 ) -> None:
     store = make_store()
     assert store.get("missing") is None
@@ -302,7 +241,7 @@ def test_get_absent_and_empty_value_are_none(
     [b"not json", b'{"views":1}', b'{"cookie":null}', b'{"cookie":"x"}', b"[1,2]", b"\xff\xfe"],
 )
 def test_corrupt_record_is_an_error(
-    stored: bytes, make_store: StoreFactory, redis_db: RedisServer  # noqa: F811
+    stored: bytes, make_store: StoreFactory, redis_db: RedisServer
 ) -> None:
     store = make_store()
     redis_db.admin().set("sess:bad", stored)
@@ -314,7 +253,7 @@ def test_corrupt_record_is_an_error(
 
 @pytest.mark.parametrize("serializer", [json, pickle], ids=["json", "pickle"])
 def test_custom_serializer(
-    serializer: Any, make_store: StoreFactory, redis_db: RedisServer  # noqa: F811
+    serializer: Any, make_store: StoreFactory, redis_db: RedisServer
 ) -> None:
     store = make_store(serializer=serializer)
     session = session_with("s", None, views=3)
@@ -326,7 +265,7 @@ def test_custom_serializer(
 
 
 def test_disable_ttl_stores_without_expiry_and_never_touches(
-    make_store: StoreFactory, redis_db: RedisServer  # noqa: F811
+    make_store: StoreFactory, redis_db: RedisServer
 ) -> None:
     store = make_store(disable_ttl=True)
     session = session_with("s", datetime.now(UTC) + timedelta(seconds=60))
@@ -338,7 +277,7 @@ def test_disable_ttl_stores_without_expiry_and_never_touches(
 
 
 def test_touch_resets_ttl_without_rewriting(
-    make_store: StoreFactory, redis_db: RedisServer  # noqa: F811
+    make_store: StoreFactory, redis_db: RedisServer
 ) -> None:
     store = make_store(ttl=50)
     admin = redis_db.admin()
@@ -353,17 +292,13 @@ def test_touch_resets_ttl_without_rewriting(
     ("ttl", "seconds"),
     [(3600, 3600), (1.2, 2), (timedelta(minutes=2), 120), (0, 86400), (None, 86400)],
 )
-def test_ttl_forms(
-    ttl: Any, seconds: int, make_store: StoreFactory, redis_db: RedisServer  # noqa: F811
-) -> None:
+def test_ttl_forms(ttl: Any, seconds: int, make_store: StoreFactory, redis_db: RedisServer) -> None:
     store = make_store(ttl=ttl)
     store.set("s", session_with("s", None))
     assert seconds * 1000 - 5000 < redis_db.admin().pttl("sess:s") <= seconds * 1000
 
 
-def test_ttl_function_wins_over_expiry(
-    make_store: StoreFactory, redis_db: RedisServer  # noqa: F811
-) -> None:
+def test_ttl_function_wins_over_expiry(make_store: StoreFactory, redis_db: RedisServer) -> None:
     store = make_store(ttl=lambda session: 7.5)
     store.set("s", session_with("s", datetime.now(UTC) + timedelta(days=3)))
     assert 0 < redis_db.admin().pttl("sess:s") <= 8000
@@ -383,7 +318,7 @@ def test_ttl_function_wins_over_expiry(
     ],
 )
 def test_bad_options_name_themselves(
-    options: dict[str, Any], error: type[Exception], names: str, redis_db: RedisServer  # noqa: F811
+    options: dict[str, Any], error: type[Exception], names: str, redis_db: RedisServer
 ) -> None:
     for cls in (RedisStore, AsyncRedisStore):
         with pytest.raises(error, match=names):
@@ -393,13 +328,13 @@ def test_bad_options_name_themselves(
 
 
 def test_listing_pages_through_scan_and_clear_keeps_other_keys(
-    make_store: StoreFactory, redis_db: RedisServer  # noqa: F811
+    make_store: StoreFactory, redis_db: RedisServer
 ) -> None:
     store = make_store(scan_count=7)
     admin = redis_db.admin()
     with admin.pipeline(transaction=False) as pipe:
         for i in range(1205):
-            pipe.set(f"sess:{i}", '{"cookie":{},"i":%d}' % i)
+            pipe.set(f"sess:{i}", f'{{"cookie":{{}},"i":{i}}}')
         pipe.set("other:1", "keep")
         pipe.set("sessX", "keep")
         pipe.execute()
@@ -413,7 +348,7 @@ def test_listing_pages_through_scan_and_clear_keeps_other_keys(
 
 
 def test_prefix_with_glob_characters_is_matched_literally(
-    make_store: StoreFactory, redis_db: RedisServer  # noqa: F811
+    make_store: StoreFactory, redis_db: RedisServer
 ) -> None:
     store = make_store(prefix="app[1]*?:")
     store.set("s", session_with("s", None))
@@ -423,7 +358,7 @@ def test_prefix_with_glob_characters_is_matched_literally(
     assert redis_db.admin().exists("app1x?:t") == 1
 
 
-def test_sessions_are_visible_to_the_other_face(redis_db: RedisServer) -> None:  # noqa: F811
+def test_sessions_are_visible_to_the_other_face(redis_db: RedisServer) -> None:
     sync_store = RedisStore(redis_db.client())
     async_store = SyncFacade(AsyncRedisStore(redis_db.async_client()))
     try:
