@@ -1,0 +1,348 @@
+# cython: language_level=3, auto_pickle=False, embedsignature=True
+#
+# Compiled twin of fastsession/_lru_py.py (the spec; its docstring states the
+# behaviour). tests/test_lru_properties.py holds the two equal.
+#
+# Structure: a dict key -> _Node, and a circular doubly-linked list of the same
+# nodes through a sentinel, least recently used at root.next, most recent at
+# root.prev. Nodes own their key and value; the list links are borrowed
+# pointers, the dict holds the only owning reference.
+#
+# Invariants:
+# * a node is in the list exactly when the dict maps its key to it; an unlinked
+#   node has prev == next == NULL (a call that let other threads run, while it
+#   held a node, checks this before using the node again);
+# * len(dict) <= max_entries after every call;
+# * deadline <= now means expired; a write reclaims at most RECLAIM_PER_WRITE
+#   expired entries from the LRU end, never the node it wrote.
+#
+# Thread safety (GIL builds): no other thread can run while the structure is
+# inconsistent, because between the first and last write of a change there is
+# no call into Python code: the clock and the callbacks are called before or
+# after, keys are exact str (hash and compare cannot run Python code), values
+# exact bytes and nodes are not tracked by the cyclic GC (so allocating one
+# never starts a collection that could run a finaliser). Callback tuples are
+# allocated only between two complete changes. Not declared
+# freethreading_compatible: a free-threaded interpreter re-enables the GIL.
+
+cimport cython
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_CheckExact, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from cpython.dict cimport PyDict_DelItem, PyDict_GetItemWithError, PyDict_SetItem
+from cpython.mem cimport PyMem_Free, PyMem_Malloc
+from cpython.object cimport PyObject
+from cpython.ref cimport Py_DECREF, Py_INCREF
+from cpython.unicode cimport PyUnicode_CheckExact, PyUnicode_FromObject
+
+import time
+
+cdef extern from "Python.h":
+    Py_ssize_t PyDict_GET_SIZE(object)
+
+cdef extern from "<time.h>" nogil:
+    """
+    static double fastsession_wallclock(void) {
+        struct timespec ts;
+        if (timespec_get(&ts, TIME_UTC) == 0) return -1.0;
+        return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+    }
+    """
+    double fastsession_wallclock()
+
+RECLAIM_PER_WRITE = 2
+cdef Py_ssize_t _RECLAIM = RECLAIM_PER_WRITE
+cdef object _time_time = time.time
+
+
+@cython.final
+@cython.no_gc
+@cython.freelist(256)
+cdef class _Node:
+    cdef str key
+    cdef bytes value
+    cdef double deadline
+    cdef PyObject* prev
+    cdef PyObject* next
+
+
+@cython.final
+cdef class LRUCache:
+    """LRUCache(max_entries, clock=time.time, on_expire=None, on_evict=None)
+
+    Bounded LRU of ``bytes`` with a per-entry deadline in clock seconds."""
+
+    cdef dict _map
+    cdef _Node _root
+    cdef Py_ssize_t _max
+    cdef object _clock
+    cdef bint _wallclock
+    cdef object _on_expire
+    cdef object _on_evict
+
+    def __init__(self, max_entries, clock=time.time, on_expire=None, on_evict=None):
+        if isinstance(max_entries, bool) or not isinstance(max_entries, int):
+            raise TypeError("max_entries must be an int")
+        if max_entries < 1:
+            raise ValueError("max_entries must be at least 1")
+        self._max = max_entries
+        self._clock = clock
+        # time.time reads the same clock without a Python call (and so without
+        # a point where another thread could run).
+        self._wallclock = clock is _time_time
+        self._on_expire = on_expire
+        self._on_evict = on_evict
+        self._map = {}
+        self._root = _Node.__new__(_Node)
+        self._root.prev = self._root.next = <PyObject*>self._root
+
+    # -- list primitives: pointer writes only ---------------------------------
+
+    cdef inline void _unlink(self, _Node node):
+        (<_Node>node.prev).next = node.next
+        (<_Node>node.next).prev = node.prev
+        node.prev = node.next = NULL
+
+    cdef inline void _append(self, _Node node):
+        cdef _Node last = <_Node>self._root.prev
+        node.prev = <PyObject*>last
+        node.next = <PyObject*>self._root
+        last.next = <PyObject*>node
+        self._root.prev = <PyObject*>node
+
+    cdef inline void _move_to_end(self, _Node node):
+        if self._root.prev != <PyObject*>node:
+            self._unlink(node)
+            self._append(node)
+
+    cdef inline void _remove(self, _Node node):
+        # The caller holds a reference, so dropping the dict's leaves node alive.
+        self._unlink(node)
+        PyDict_DelItem(self._map, node.key)
+
+    cdef void _unlink_all(self):
+        cdef PyObject* p = self._root.next
+        cdef PyObject* nxt
+        while p != <PyObject*>self._root:
+            nxt = (<_Node>p).next
+            (<_Node>p).prev = (<_Node>p).next = NULL
+            p = nxt
+        self._root.prev = self._root.next = <PyObject*>self._root
+
+    cdef inline double _now(self) except? -1.0:
+        if self._wallclock:
+            return fastsession_wallclock()
+        return self._clock()
+
+    cdef inline _Node _lookup(self, object key):
+        cdef PyObject* p = PyDict_GetItemWithError(self._map, key)
+        if p == NULL:
+            return None
+        return <_Node>p
+
+    # -- operations -----------------------------------------------------------
+
+    def get(self, key):
+        cdef _Node node = self._lookup(key)
+        if node is None:
+            return None
+        cdef double now = self._now()
+        if node.prev == NULL:
+            return None
+        if node.deadline > now:
+            self._move_to_end(node)
+            return node.value
+        self._remove(node)
+        if self._on_expire is not None:
+            _notify(((True, node.key, node.value),), self._on_expire, self._on_evict)
+        return None
+
+    def peek(self, key):
+        cdef _Node node = self._lookup(key)
+        if node is None:
+            return None
+        cdef double now = self._now()
+        if node.prev == NULL:
+            return None
+        if node.deadline > now:
+            return node.value
+        self._remove(node)
+        if self._on_expire is not None:
+            _notify(((True, node.key, node.value),), self._on_expire, self._on_evict)
+        return None
+
+    def set(self, key, value, double deadline):
+        if not PyUnicode_CheckExact(key):
+            if not isinstance(key, str):
+                raise TypeError("key must be a str")
+            key = PyUnicode_FromObject(key)
+        if not PyBytes_CheckExact(value):
+            if not isinstance(value, bytes):
+                raise TypeError("value must be bytes")
+            value = PyBytes_FromStringAndSize(PyBytes_AS_STRING(value), PyBytes_GET_SIZE(value))
+        cdef double now = self._now()
+        cdef _Node node = self._lookup(key)
+        if node is None:
+            node = _Node.__new__(_Node)
+            node.key = key
+            node.value = value
+            node.deadline = deadline
+            PyDict_SetItem(self._map, key, node)
+            self._append(node)
+        else:
+            self._move_to_end(node)
+            node.deadline = deadline
+            node.value = value
+        victims = self._make_room(node, now)
+        if victims is not None:
+            _notify(victims, self._on_expire, self._on_evict)
+
+    def touch(self, key, double deadline):
+        cdef _Node node = self._lookup(key)
+        if node is None:
+            return False
+        cdef double now = self._now()
+        if node.prev == NULL:
+            return False
+        if node.deadline <= now:
+            self._remove(node)
+            if self._on_expire is not None:
+                _notify(((True, node.key, node.value),), self._on_expire, self._on_evict)
+            return False
+        node.deadline = deadline
+        self._move_to_end(node)
+        victims = self._make_room(node, now)
+        if victims is not None:
+            _notify(victims, self._on_expire, self._on_evict)
+        return True
+
+    def delete(self, key):
+        cdef _Node node = self._lookup(key)
+        if node is None:
+            return False
+        self._remove(node)
+        return True
+
+    def items(self):
+        cdef double now = self._now()
+        cdef Py_ssize_t n = PyDict_GET_SIZE(self._map), i, nlive = 0, first_expired = n
+        cdef PyObject** held = <PyObject**>PyMem_Malloc((n + 1) * sizeof(PyObject*))
+        if held == NULL:
+            raise MemoryError()
+        cdef PyObject* p = self._root.next
+        cdef _Node node
+        # Sort every node into live (from the front, in order) or expired (from
+        # the back, removed) without Python code; build the result afterwards.
+        while p != <PyObject*>self._root:
+            node = <_Node>p
+            p = node.next
+            Py_INCREF(node)
+            if node.deadline > now:
+                held[nlive] = <PyObject*>node
+                nlive += 1
+            else:
+                first_expired -= 1
+                held[first_expired] = <PyObject*>node
+                self._remove(node)
+        live = []
+        expired = [] if self._on_expire is not None and first_expired < n else None
+        try:
+            for i in range(nlive):
+                node = <_Node>held[i]
+                live.append((node.key, node.value))
+            if expired is not None:
+                for i in range(n - 1, first_expired - 1, -1):
+                    node = <_Node>held[i]
+                    expired.append((True, node.key, node.value))
+        finally:
+            for i in range(nlive):
+                Py_DECREF(<object>held[i])
+            for i in range(first_expired, n):
+                Py_DECREF(<object>held[i])
+            PyMem_Free(held)
+        if expired:
+            _notify(expired, self._on_expire, self._on_evict)
+        return live
+
+    def sweep(self, Py_ssize_t limit):
+        if limit <= 0:
+            return 0
+        cdef double now = self._now()
+        cdef Py_ssize_t n = PyDict_GET_SIZE(self._map), i, count = 0
+        if limit < n:
+            n = limit
+        cdef PyObject** held = <PyObject**>PyMem_Malloc((n + 1) * sizeof(PyObject*))
+        if held == NULL:
+            raise MemoryError()
+        cdef PyObject* p = self._root.next
+        cdef _Node node
+        while p != <PyObject*>self._root and count < n:
+            node = <_Node>p
+            p = node.next
+            if node.deadline <= now:
+                Py_INCREF(node)
+                held[count] = <PyObject*>node
+                count += 1
+                self._remove(node)
+        expired = [] if self._on_expire is not None else None
+        try:
+            if expired is not None:
+                for i in range(count):
+                    node = <_Node>held[i]
+                    expired.append((True, node.key, node.value))
+        finally:
+            for i in range(count):
+                Py_DECREF(<object>held[i])
+            PyMem_Free(held)
+        if expired:
+            _notify(expired, self._on_expire, self._on_evict)
+        return count
+
+    def clear(self):
+        self._unlink_all()
+        self._map.clear()
+
+    def __len__(self):
+        return PyDict_GET_SIZE(self._map)
+
+    cdef list _make_room(self, _Node written, double now):
+        cdef list victims = None
+        cdef Py_ssize_t reclaimed = 0
+        cdef PyObject* p
+        cdef _Node tail
+        cdef bint expired
+        while True:
+            p = self._root.next
+            if p == <PyObject*>written or p == <PyObject*>self._root:
+                break
+            tail = <_Node>p
+            if tail.deadline <= now:
+                if reclaimed >= _RECLAIM and PyDict_GET_SIZE(self._map) <= self._max:
+                    break
+                reclaimed += 1
+                expired = True
+            elif PyDict_GET_SIZE(self._map) > self._max:
+                expired = False
+            else:
+                break
+            self._remove(tail)
+            # The structure is consistent here: allocating may let other threads run.
+            if (self._on_expire if expired else self._on_evict) is not None:
+                if victims is None:
+                    victims = []
+                victims.append((expired, tail.key, tail.value))
+        return victims
+
+
+cdef int _notify(victims, on_expire, on_evict) except -1:
+    first = None
+    for expired, key, value in victims:
+        callback = on_expire if expired else on_evict
+        if callback is None:
+            continue
+        try:
+            callback(key, value)
+        except Exception as exc:
+            if first is None:
+                first = exc
+    if first is not None:
+        raise first
+    return 0
