@@ -211,6 +211,29 @@ class RedisServer:
         with self.admin() as side:
             side.execute_command("CLIENT", "PAUSE", str(milliseconds), "ALL")
 
+    def reload_slowly(self, keys: int = 1000, per_key_us: int = 1000) -> threading.Thread:
+        """DEBUG RELOAD of a padded dataset, slowed so the server answers -LOADING
+        for about ``keys * per_key_us`` microseconds; returns once loading has begun."""
+        with self.admin() as admin:
+            admin.execute_command("DEBUG", "POPULATE", str(keys), "fastsession-pad")
+            # Hidden test settings of redis-server: delay per key, answer often while loading.
+            admin.config_set("key-load-delay", per_key_us)
+            admin.config_set("loading-process-events-interval-bytes", 1024)
+
+        def run() -> None:
+            with self.admin() as side:
+                side.execute_command("DEBUG", "RELOAD")
+
+        thread = threading.Thread(target=run, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 5
+        with self.admin() as admin:
+            while admin.info("persistence")["loading"] != 1:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the server never started loading")
+                time.sleep(0.01)
+        return thread
+
     def flush(self) -> None:
         with self.admin() as side:
             side.flushall()

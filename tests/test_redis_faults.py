@@ -8,7 +8,6 @@ None that reads as "no session"; recovery is the client's own reconnect.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -192,22 +191,7 @@ def test_loading_dataset_is_a_store_error(
 ) -> None:
     store = make_store(fault_redis.port, socket_timeout=5)
     store.set("s", session_with("s", None, n=1))
-    admin = fault_redis.admin()
-    admin.execute_command("DEBUG", "POPULATE", "1000")
-    # About a second of loading, answering -LOADING meanwhile.
-    admin.config_set("key-load-delay", 1000)
-    admin.config_set("loading-process-events-interval-bytes", 1024)
-
-    def reload() -> None:
-        with fault_redis.admin() as side:
-            side.execute_command("DEBUG", "RELOAD")
-
-    reloader = threading.Thread(target=reload)
-    reloader.start()
-    deadline = time.monotonic() + 5
-    while admin.info("persistence")["loading"] != 1:
-        assert time.monotonic() < deadline, "the server never started loading"
-        time.sleep(0.01)
+    reloader = fault_redis.reload_slowly()
     raises_store_error(lambda: store.get("s"), redis.exceptions.BusyLoadingError)
     reloader.join()
     assert store.get("s")["n"] == 1
