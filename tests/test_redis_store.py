@@ -425,3 +425,26 @@ def test_cluster_keys_reach_every_primary(cluster: RedisClusterServers) -> None:
         store.clear()
     finally:
         client.close()
+
+
+def test_the_documented_acl_is_enough(redis_db: RedisServer) -> None:
+    """docs/redis.md's ACL user can do everything the store does, and no more."""
+    admin = redis_db.admin()
+    rule = "on >pw resetkeys ~sess:* -@all +get +set +del +expire +scan +mget +ping"
+    admin.execute_command("ACL", "SETUSER", "sessions", *rule.split())
+    client = redis_db.client(username="sessions", password="pw", health_check_interval=1)
+    try:
+        store = RedisStore(client)
+        session = session_with("s", None, n=1)
+        store.set("s", session)
+        store.touch("s", session)
+        assert store.get("s") == session.to_record()
+        assert store.all() == {"s": session.to_record()} and store.ids() == ["s"]
+        store.destroy("s")
+        store.clear()
+        assert store.length() == 0
+        with pytest.raises(redis.exceptions.NoPermissionError):
+            client.get("other:key")
+    finally:
+        client.close()
+        admin.execute_command("ACL", "DELUSER", "sessions")
