@@ -1,0 +1,146 @@
+"""A hand-written SVG bar chart of one report's ratios (no plotting dependency).
+
+Three panels, each with its own scale: kernel time relative to fastsession (log
+scale, 1× line), µs added per request by each session middleware (log scale, the
+targets drawn as lines), and the share of bare requests/s kept over HTTP.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from xml.sax.saxutils import escape
+
+from benchmarks.ratios import KEEP_TARGETS, Row
+
+WIDTH, LABEL_W, VALUE_W, ROW_H, TITLE_H, GAP = 900, 300, 90, 18, 34, 16
+PLOT_W = WIDTH - LABEL_W - VALUE_W
+OURS, PEER, AXIS = "#1f6fb2", "#9aa3ad", "#444"
+
+
+@dataclass(frozen=True)
+class Bar:
+    label: str
+    value: float
+    text: str
+    ours: bool
+
+
+@dataclass(frozen=True)
+class Panel:
+    title: str
+    bars: Sequence[Bar]
+    log: bool = False
+    marks: Sequence[tuple[float, str]] = ()  # reference lines: value, caption
+
+
+def _x(panel: Panel, value: float, lo: float, hi: float) -> float:
+    if panel.log:
+        value = min(max(value, lo), hi)
+        return LABEL_W + PLOT_W * (math.log(value) - math.log(lo)) / (math.log(hi) - math.log(lo))
+    return LABEL_W + PLOT_W * max(0.0, value - lo) / (hi - lo)
+
+
+def _bounds(panel: Panel) -> tuple[float, float]:
+    values = [b.value for b in panel.bars if b.value > 0] + [v for v, _ in panel.marks]
+    if panel.log:
+        lo = 2 ** math.floor(math.log2(min(values + [1.0])))
+        hi = 2 ** math.ceil(math.log2(max(values + [2.0])))
+        return lo, max(hi, lo * 2)
+    return 0.0, (max(values) if values else 1.0) * 1.05 or 1.0
+
+
+def _panel(panel: Panel, top: float) -> tuple[list[str], float]:
+    lo, hi = _bounds(panel)
+    out = [f'<text x="8" y="{top + 20:.0f}" class="title">{escape(panel.title)}</text>']
+    y0 = top + TITLE_H
+    bottom = y0 + ROW_H * len(panel.bars)
+    for i, bar in enumerate(panel.bars):
+        y = y0 + i * ROW_H
+        start = _x(panel, lo if panel.log else 0.0, lo, hi)
+        end = _x(panel, bar.value, lo, hi) if bar.value > 0 else start
+        colour = OURS if bar.ours else PEER
+        out.append(f'<text x="{LABEL_W - 6}" y="{y + 13:.0f}" class="label">{escape(bar.label)}</text>')
+        out.append(f'<rect x="{start:.1f}" y="{y + 3:.0f}" width="{max(end - start, 1):.1f}" '
+                   f'height="{ROW_H - 6}" fill="{colour}"/>')  # fmt: skip
+        out.append(f'<text x="{end + 4:.1f}" y="{y + 13:.0f}" class="value">{escape(bar.text)}</text>')
+    for value, caption in panel.marks:
+        x = _x(panel, value, lo, hi)
+        out.append(f'<line x1="{x:.1f}" y1="{y0 - 4:.0f}" x2="{x:.1f}" y2="{bottom + 2:.0f}" '
+                   f'class="markline"/>')  # fmt: skip
+        out.append(f'<text x="{x:.1f}" y="{y0 - 7:.0f}" class="marktext">{escape(caption)}</text>')
+    out.append(f'<line x1="{LABEL_W}" y1="{bottom + 2:.0f}" x2="{LABEL_W + PLOT_W}" '
+               f'y2="{bottom + 2:.0f}" stroke="{AXIS}"/>')  # fmt: skip
+    for tick in _ticks(panel, lo, hi):
+        x = _x(panel, tick, lo, hi)
+        out.append(f'<line x1="{x:.1f}" y1="{bottom + 2:.0f}" x2="{x:.1f}" y2="{bottom + 6:.0f}" '
+                   f'stroke="{AXIS}"/>')  # fmt: skip
+        out.append(f'<text x="{x:.1f}" y="{bottom + 17:.0f}" class="tick">{tick:g}</text>')
+    return out, bottom + 20 + GAP
+
+
+def _ticks(panel: Panel, lo: float, hi: float) -> list[float]:
+    if panel.log:
+        steps = max(1, round(math.log2(hi / lo)))
+        every = 1 if steps <= 10 else 2
+        return [lo * 2**i for i in range(0, steps + 1, every)]
+    step = 10 ** math.floor(math.log10(hi / 2)) if hi > 0 else 1
+    step *= 2 if hi / step > 10 else 1
+    return [i * step for i in range(int(hi // step) + 1)]
+
+
+def panels(groups: Mapping[str, Sequence[Row]], http_rows: Sequence[Mapping[str, object]]) -> list[Panel]:  # noqa: E501
+    kernels: list[Bar] = []
+    added: list[Bar] = []
+    targets: set[float] = set()
+    for name, rows in groups.items():
+        for r in rows:
+            if r.added is not None:
+                added.append(Bar(f"{name.removeprefix('middleware-')} · {r.contender}",
+                                 r.added * 1e6, f"{r.added * 1e6:+.1f} µs", r.is_reference))  # fmt: skip
+                if r.target is not None:
+                    targets.add(r.target)
+            elif r.ratio is not None and not name.startswith("middleware"):
+                kernels.append(Bar(f"{name} · {r.contender}", r.ratio, f"{r.ratio:.2f}×", r.is_reference))
+    keeps = [
+        Bar(f"{r['framework']} · {r['contender']} · {r['op']}", float(r["keep"]) * 100,  # type: ignore[arg-type]
+            f"{float(r['keep']):.0%}", "fastsession" in str(r["contender"]))  # type: ignore[arg-type]  # fmt: skip
+        for r in http_rows
+        if isinstance(r.get("keep"), float) and r["contender"] != "bare"
+    ]
+    found = []
+    if kernels:
+        found.append(Panel("Kernels: time relative to fastsession (log scale; right of 1× = slower)",
+                           kernels, log=True, marks=[(1.0, "1×")]))  # fmt: skip
+    if added:
+        found.append(Panel("Middleware in-process: µs added per request to the bare app (log scale)",
+                           added, log=True, marks=[(t, f"{t:g} µs") for t in sorted(targets)]))  # fmt: skip
+    if keeps:
+        marks = sorted({(v * 100, f"{v:.0%}") for v in KEEP_TARGETS.values()})
+        found.append(Panel("HTTP: share of the bare app's requests/s kept", keeps, marks=marks))
+    return found
+
+
+def svg(found: Sequence[Panel], subtitle: str = "") -> str:
+    body: list[str] = []
+    top = 30.0
+    for panel in found:
+        part, top = _panel(panel, top)
+        body += part
+    height = top + 10
+    style = (
+        "text{font-family:system-ui,sans-serif;font-size:12px;fill:#222}"
+        ".title{font-size:14px;font-weight:600}.label{text-anchor:end}"
+        ".value{fill:#333}.markline{stroke:#c0392b;stroke-dasharray:4 3}"
+        ".marktext{fill:#c0392b;text-anchor:middle;font-size:10px}"
+        ".tick{fill:#555;text-anchor:middle;font-size:10px}"
+    )
+    head = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height:.0f}" '
+        f'viewBox="0 0 {WIDTH} {height:.0f}">',
+        f"<style>{style}</style>",
+        f'<rect width="{WIDTH}" height="{height:.0f}" fill="#fff"/>',
+        f'<text x="8" y="18" class="value">{escape(subtitle)}</text>',
+    ]
+    return "\n".join([*head, *body, "</svg>", ""])

@@ -1,0 +1,218 @@
+"""From one run's pytest-benchmark JSON and HTTP results to ratio tables (pure, no I/O).
+
+Kernel groups: each contender's median and its ratio to the fastsession contender.
+Middleware groups (``extra_info["baseline"]`` set): µs per request, µs added to the bare
+app of the same family, and that cost relative to fastsession's. HTTP: keep ratios.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+# The targets this project set itself (medians, same run).
+ADDED_US_TARGETS = {"read": 3.0, "write": 5.0}
+KEEP_TARGETS = {("starlette", "fastsession", "read"): 0.90, ("starlette", "fastsession", "write"): 0.85}
+
+
+@dataclass(frozen=True)
+class Entry:
+    group: str
+    contender: str
+    seconds: float  # median per call (per round divided by extra_info["calls"])
+    extra: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Row:
+    group: str
+    contender: str
+    seconds: float
+    ratio: float | None  # kernels: time / fastsession's; middleware: added / fastsession's added
+    added: float | None = None  # middleware only: seconds over the baseline
+    target: float | None = None  # middleware only: the added-µs target, if any
+    is_reference: bool = False
+
+
+def _split_name(name: str) -> tuple[list[str], str | None]:
+    base, _, param = name.partition("[")
+    tokens = base.removeprefix("test_").split("_")
+    return tokens, (param.rstrip("]") or None)
+
+
+def contenders(names: Sequence[str]) -> list[str]:
+    """Contender labels for the tests of one group: what differs between their names.
+
+    ``test_unsign_c``/``test_unsign_py``/``test_unsign_itsdangerous`` give c/py/
+    itsdangerous; ``test_sign[c]``/``test_sign[py]`` give c/py; mixed forms keep both.
+    """
+    split = [_split_name(n) for n in names]
+    bases = [tokens for tokens, _ in split]
+    if len({tuple(b) for b in bases}) > 1:
+        shortest = min(len(b) for b in bases)
+        head = 0
+        while head < shortest - 1 and len({b[head] for b in bases}) == 1:
+            head += 1
+        tail = 0
+        while tail < shortest - head - 1 and len({b[-1 - tail] for b in bases}) == 1:
+            tail += 1
+        cores = ["_".join(b[head : len(b) - tail]) for b in bases]
+    else:
+        cores = ["" for _ in bases]
+    labels = []
+    for core, (tokens, param) in zip(cores, split, strict=True):
+        if core and param:
+            labels.append(f"{core}[{param}]")
+        else:
+            labels.append(core or param or tokens[-1])
+    return labels
+
+
+def display(contender: str) -> str:
+    """Bare twin tags name fastsession's own implementations."""
+    return {"c": "fastsession[c]", "py": "fastsession[py]"}.get(contender, contender)
+
+
+def entries(data: Mapping[str, Any]) -> list[Entry]:
+    """The benchmarks of a pytest-benchmark JSON document, contenders named."""
+    benches = data.get("benchmarks", [])
+    by_group: dict[str, list[Mapping[str, Any]]] = {}
+    for b in benches:
+        by_group.setdefault(b.get("group") or b["name"].partition("[")[0], []).append(b)
+    found: list[Entry] = []
+    for group, members in by_group.items():
+        derived = contenders([m["name"] for m in members])
+        for member, label in zip(members, derived, strict=True):
+            extra = member.get("extra_info") or {}
+            calls = extra.get("calls") or 1
+            contender = display(str(extra.get("contender") or label))
+            found.append(Entry(group, contender, member["stats"]["median"] / calls, extra))
+    return found
+
+
+def _reference(group: Sequence[Entry]) -> Entry | None:
+    """fastsession's contender: flagged, else compiled, else any fastsession, else py."""
+    for test in (
+        lambda e: bool(e.extra.get("reference")),
+        lambda e: re.search(r"fastsession(\[c\]|[_-]c\b|$)", e.contender) is not None,
+        lambda e: "fastsession" in e.contender and "py" not in e.contender,
+        lambda e: "fastsession" in e.contender,
+    ):
+        hits = [e for e in group if test(e)]
+        if hits:
+            return hits[0]
+    return None
+
+
+def kernel_rows(group: Sequence[Entry]) -> list[Row]:
+    ref = _reference(group)
+    rows = []
+    for e in sorted(group, key=lambda e: e.seconds):
+        ratio = e.seconds / ref.seconds if ref and ref.seconds else None
+        rows.append(Row(e.group, e.contender, e.seconds, ratio, is_reference=e is ref))
+    return rows
+
+
+def middleware_rows(group: Sequence[Entry]) -> list[Row]:
+    """Per baseline family: the bare row, then each contender's added cost, with its ratio
+    to the added cost of the fastsession contender of the same family."""
+    by_name = {e.contender: e for e in group}
+    op = str(group[0].extra.get("op", ""))
+    rows = []
+    families: dict[str, list[Entry]] = {}
+    for e in group:
+        families.setdefault(str(e.extra["baseline"]), []).append(e)
+    for baseline, members in families.items():
+        base = by_name.get(baseline)
+        added = {e.contender: e.seconds - base.seconds for e in members if base is not None}
+        ref = _reference([e for e in members if e.contender != baseline])
+        ref_added = added.get(ref.contender) if ref else None
+        for e in sorted(members, key=lambda e: (e.contender != baseline, e.seconds)):
+            is_base = e.contender == baseline
+            extra = None if is_base else added.get(e.contender)
+            ratio = extra / ref_added if extra is not None and ref_added and ref_added > 0 else None
+            target = ADDED_US_TARGETS.get(op) if e is ref else None
+            rows.append(Row(e.group, e.contender, e.seconds, ratio, extra, target, e is ref))
+    return rows
+
+
+def grouped(found: Iterable[Entry]) -> dict[str, list[Row]]:
+    groups: dict[str, list[Entry]] = {}
+    for e in found:
+        groups.setdefault(e.group, []).append(e)
+    out = {}
+    for name in sorted(groups, key=lambda g: (g.startswith("middleware"), g)):
+        members = groups[name]
+        is_mw = all("baseline" in e.extra for e in members)
+        out[name] = middleware_rows(members) if is_mw else kernel_rows(members)
+    return out
+
+
+def fmt_time(seconds: float) -> str:
+    us = seconds * 1e6
+    if us >= 1000:
+        return f"{us / 1000:.2f} ms"
+    return f"{us:.2f} µs" if us >= 1 else f"{us * 1000:.0f} ns"
+
+
+def _ratio(r: float | None) -> str:
+    return "n/a" if r is None else f"{r:.2f}×"
+
+
+def group_table(name: str, rows: Sequence[Row]) -> list[str]:
+    if rows and rows[0].group.startswith("middleware") or any(r.added is not None for r in rows):
+        lines = [f"### {name}", "", "| contender | per request | added vs bare | added vs fastsession | target |",
+                 "|---|---:|---:|---:|---|"]  # fmt: skip
+        for r in rows:
+            added = "baseline" if r.added is None else f"{r.added * 1e6:+.2f} µs"
+            target = ""
+            if r.target is not None and r.added is not None:
+                met = "met" if r.added * 1e6 <= r.target else "MISSED"
+                target = f"≤ {r.target:g} µs: {met}"
+            label = f"**{r.contender}**" if r.is_reference else r.contender
+            lines.append(f"| {label} | {fmt_time(r.seconds)} | {added} | {_ratio(r.ratio)} | {target} |")
+    else:
+        lines = [f"### {name}", "", "| contender | median | vs fastsession |", "|---|---:|---:|"]
+        for r in rows:
+            label = f"**{r.contender}**" if r.is_reference else r.contender
+            lines.append(f"| {label} | {fmt_time(r.seconds)} | {_ratio(r.ratio)} |")
+    return [*lines, ""]
+
+
+def http_table(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    lines = ["### HTTP (uvicorn / Node on 127.0.0.1)", "",
+             "| framework | contender | op | req/s | keep vs bare | target |",
+             "|---|---|---|---:|---:|---|"]  # fmt: skip
+    for r in rows:
+        keep = r.get("keep")
+        target = KEEP_TARGETS.get((r["framework"], r["contender"], r["op"]))
+        verdict = ""
+        if target is not None and isinstance(keep, float):
+            verdict = f"≥ {target:.0%}: {'met' if keep >= target else 'MISSED'}"
+        shown = f"{keep:.0%}" if isinstance(keep, float) else "n/a"
+        lines.append(f"| {r['framework']} | {r['contender']} | {r['op']} | {r['median']:.0f} | {shown} | {verdict} |")  # noqa: E501
+    return [*lines, ""]
+
+
+def markdown(
+    machine: Mapping[str, Any], groups: Mapping[str, Sequence[Row]],
+    http: Mapping[str, Any] | None, notes: Sequence[str] = (),
+) -> str:  # fmt: skip
+    lines = ["# fastsession benchmark report", ""]
+    lines += [f"- {k}: {v}" for k, v in machine.items()]
+    if http:
+        s = http.get("settings", {})
+        lines.append(f"- HTTP: {s.get('load')} with {s.get('connections')} connections, "
+                     f"{s.get('duration')} s slices x {s.get('rounds')} rounds, uvicorn "
+                     f"--loop {s.get('loop')} --http {s.get('http')}")  # fmt: skip
+    lines += [f"- note: {n}" for n in notes]
+    lines += ["", "Ratios are from this one run. Kernels: time / fastsession's time (above 1: "
+              "fastsession is faster). Middleware: µs a session middleware adds to its bare app "
+              "per request, and that cost / fastsession's.", ""]  # fmt: skip
+    for name, rows in groups.items():
+        lines += group_table(name, rows)
+    if http:
+        lines += http_table(http.get("rows", []))
+    return "\n".join(lines)
