@@ -92,10 +92,14 @@ def _starlette(middleware: list[Any], with_session: bool) -> ASGIApp:
     async def ok(request: Request) -> PlainTextResponse:
         return PlainTextResponse("ok")
 
-    routes = [Route("/read", read), Route("/write", write)] if with_session else [
-        Route("/read", ok),
-        Route("/write", ok),
-    ]
+    routes = (
+        [Route("/read", read), Route("/write", write)]
+        if with_session
+        else [
+            Route("/read", ok),
+            Route("/write", ok),
+        ]
+    )
     return Starlette(routes=routes, middleware=middleware)
 
 
@@ -104,10 +108,14 @@ def _starlette_bare() -> ASGIApp:
 
 
 def _starlette_fastsession() -> ASGIApp:
-    import fastsession
     from starlette.middleware import Middleware
 
-    return _starlette([Middleware(fastsession.SessionMiddleware, secret=SECRET)], True)
+    import fastsession
+
+    # The ignore: mypy cannot match a keyword-only option plus **options to Starlette's
+    # ParamSpec-typed factory.
+    stack = [Middleware(fastsession.SessionMiddleware, secret=SECRET)]  # type: ignore[arg-type]
+    return _starlette(stack, True)
 
 
 def _starlette_cookie() -> ASGIApp:
@@ -160,7 +168,7 @@ def _wsgi_fastsession() -> WSGIApp:
 
 
 def _wsgi_beaker() -> WSGIApp:
-    from beaker.middleware import SessionMiddleware
+    from beaker.middleware import SessionMiddleware  # type: ignore[import-untyped]
 
     options = {"session.type": "memory", "session.secret": SECRET, "session.auto": False}
     app: WSGIApp = SessionMiddleware(_session_wsgi("beaker.session", True), options)
@@ -175,7 +183,7 @@ def _flask(kind: str) -> WSGIApp:
     app = Flask(f"bench_{kind}")
     if kind == "flask-session":
         from cachelib import SimpleCache
-        from flask_session import Session
+        from flask_session import Session  # type: ignore[import-untyped]
 
         # Unsigned ids: Flask-Session 0.8 deprecates its signer (the id's entropy suffices).
         app.config.update(SESSION_TYPE="cachelib", SESSION_CACHELIB=SimpleCache(100_000))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 from xml.sax.saxutils import escape
 
 from benchmarks.ratios import KEEP_TARGETS, Row
@@ -61,21 +62,33 @@ def _panel(panel: Panel, top: float) -> tuple[list[str], float]:
         start = _x(panel, lo if panel.log else 0.0, lo, hi)
         end = _x(panel, bar.value, lo, hi) if bar.value > 0 else start
         colour = OURS if bar.ours else PEER
-        out.append(f'<text x="{LABEL_W - 6}" y="{y + 13:.0f}" class="label">{escape(bar.label)}</text>')
-        out.append(f'<rect x="{start:.1f}" y="{y + 3:.0f}" width="{max(end - start, 1):.1f}" '
-                   f'height="{ROW_H - 6}" fill="{colour}"/>')  # fmt: skip
-        out.append(f'<text x="{end + 4:.1f}" y="{y + 13:.0f}" class="value">{escape(bar.text)}</text>')
+        out.append(
+            f'<text x="{LABEL_W - 6}" y="{y + 13:.0f}" class="label">{escape(bar.label)}</text>'
+        )
+        out.append(
+            f'<rect x="{start:.1f}" y="{y + 3:.0f}" width="{max(end - start, 1):.1f}" '
+            f'height="{ROW_H - 6}" fill="{colour}"/>'
+        )
+        out.append(
+            f'<text x="{end + 4:.1f}" y="{y + 13:.0f}" class="value">{escape(bar.text)}</text>'
+        )
     for value, caption in panel.marks:
         x = _x(panel, value, lo, hi)
-        out.append(f'<line x1="{x:.1f}" y1="{y0 - 4:.0f}" x2="{x:.1f}" y2="{bottom + 2:.0f}" '
-                   f'class="markline"/>')  # fmt: skip
+        out.append(
+            f'<line x1="{x:.1f}" y1="{y0 - 4:.0f}" x2="{x:.1f}" y2="{bottom + 2:.0f}" '
+            f'class="markline"/>'
+        )
         out.append(f'<text x="{x:.1f}" y="{y0 - 7:.0f}" class="marktext">{escape(caption)}</text>')
-    out.append(f'<line x1="{LABEL_W}" y1="{bottom + 2:.0f}" x2="{LABEL_W + PLOT_W}" '
-               f'y2="{bottom + 2:.0f}" stroke="{AXIS}"/>')  # fmt: skip
+    out.append(
+        f'<line x1="{LABEL_W}" y1="{bottom + 2:.0f}" x2="{LABEL_W + PLOT_W}" '
+        f'y2="{bottom + 2:.0f}" stroke="{AXIS}"/>'
+    )
     for tick in _ticks(panel, lo, hi):
         x = _x(panel, tick, lo, hi)
-        out.append(f'<line x1="{x:.1f}" y1="{bottom + 2:.0f}" x2="{x:.1f}" y2="{bottom + 6:.0f}" '
-                   f'stroke="{AXIS}"/>')  # fmt: skip
+        out.append(
+            f'<line x1="{x:.1f}" y1="{bottom + 2:.0f}" x2="{x:.1f}" y2="{bottom + 6:.0f}" '
+            f'stroke="{AXIS}"/>'
+        )
         out.append(f'<text x="{x:.1f}" y="{bottom + 17:.0f}" class="tick">{tick:g}</text>')
     return out, bottom + 20 + GAP
 
@@ -90,32 +103,58 @@ def _ticks(panel: Panel, lo: float, hi: float) -> list[float]:
     return [i * step for i in range(int(hi // step) + 1)]
 
 
-def panels(groups: Mapping[str, Sequence[Row]], http_rows: Sequence[Mapping[str, object]]) -> list[Panel]:  # noqa: E501
+def panels(
+    groups: Mapping[str, Sequence[Row]], http_rows: Sequence[Mapping[str, Any]]
+) -> list[Panel]:
     kernels: list[Bar] = []
     added: list[Bar] = []
     targets: set[float] = set()
     for name, rows in groups.items():
         for r in rows:
             if r.added is not None:
-                added.append(Bar(f"{name.removeprefix('middleware-')} · {r.contender}",
-                                 r.added * 1e6, f"{r.added * 1e6:+.1f} µs", r.is_reference))  # fmt: skip
+                added.append(
+                    Bar(
+                        f"{name.removeprefix('middleware-')} · {r.contender}",
+                        r.added * 1e6,
+                        f"{r.added * 1e6:+.1f} µs",
+                        r.is_reference,
+                    )
+                )
                 if r.target is not None:
                     targets.add(r.target)
             elif r.ratio is not None and not name.startswith("middleware"):
-                kernels.append(Bar(f"{name} · {r.contender}", r.ratio, f"{r.ratio:.2f}×", r.is_reference))
+                kernels.append(
+                    Bar(f"{name} · {r.contender}", r.ratio, f"{r.ratio:.2f}×", r.is_reference)
+                )
     keeps = [
-        Bar(f"{r['framework']} · {r['contender']} · {r['op']}", float(r["keep"]) * 100,  # type: ignore[arg-type]
-            f"{float(r['keep']):.0%}", "fastsession" in str(r["contender"]))  # type: ignore[arg-type]  # fmt: skip
+        Bar(
+            f"{r['framework']} · {r['contender']} · {r['op']}",
+            r["keep"] * 100,
+            f"{r['keep']:.0%}",
+            "fastsession" in r["contender"],
+        )
         for r in http_rows
         if isinstance(r.get("keep"), float) and r["contender"] != "bare"
     ]
     found = []
     if kernels:
-        found.append(Panel("Kernels: time relative to fastsession (log scale; right of 1× = slower)",
-                           kernels, log=True, marks=[(1.0, "1×")]))  # fmt: skip
+        found.append(
+            Panel(
+                "Kernels: time relative to fastsession (log scale; right of 1× = slower)",
+                kernels,
+                log=True,
+                marks=[(1.0, "1×")],
+            )
+        )
     if added:
-        found.append(Panel("Middleware in-process: µs added per request to the bare app (log scale)",
-                           added, log=True, marks=[(t, f"{t:g} µs") for t in sorted(targets)]))  # fmt: skip
+        found.append(
+            Panel(
+                "Middleware in-process: µs added per request to the bare app (log scale)",
+                added,
+                log=True,
+                marks=[(t, f"{t:g} µs") for t in sorted(targets)],
+            )
+        )
     if keeps:
         marks = sorted({(v * 100, f"{v:.0%}") for v in KEEP_TARGETS.values()})
         found.append(Panel("HTTP: share of the bare app's requests/s kept", keeps, marks=marks))

@@ -124,9 +124,18 @@ def server_command(target: Target, port: int, settings: Settings) -> list[str]:
     if target.framework == "express":
         return ["node", str(EXPRESS_DIR / "server.js")]
     return [
-        sys.executable, "-m", "benchmarks.http_load", "--serve", target.contender,
-        "--port", str(port), "--loop", settings.loop, "--http", settings.http,
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "benchmarks.http_load",
+        "--serve",
+        target.contender,
+        "--port",
+        str(port),
+        "--loop",
+        settings.loop,
+        "--http",
+        settings.http,
+    ]
 
 
 def ensure_express() -> None:
@@ -134,8 +143,10 @@ def ensure_express() -> None:
         print("installing the Express benchmark's npm packages (npm ci)", flush=True)
         subprocess.run(
             ["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"],
-            cwd=EXPRESS_DIR, check=True, timeout=300,
-        )  # fmt: skip
+            cwd=EXPRESS_DIR,
+            check=True,
+            timeout=300,
+        )
 
 
 def get(port: int, path: str, cookie: str | None = None) -> tuple[int, str | None, bytes]:
@@ -209,26 +220,53 @@ def parse_wrk(output: str) -> tuple[float, int]:
     return float(found.group(1)), errors
 
 
-def drive(port: int, path: str, cookie: str | None, seconds: float, settings: Settings) -> tuple[float, int]:  # noqa: E501
+def drive(
+    port: int, path: str, cookie: str | None, seconds: float, settings: Settings
+) -> tuple[float, int]:
     url = f"http://{HOST}:{port}{path}"
     if settings.load == "wrk":
-        command = ["wrk", "-t1", f"-c{settings.connections}", f"-d{max(1, round(seconds))}s",
-                   "--timeout", "5s", url]  # fmt: skip
+        command = [
+            "wrk",
+            "-t1",
+            f"-c{settings.connections}",
+            f"-d{max(1, round(seconds))}s",
+            "--timeout",
+            "5s",
+            url,
+        ]
         if cookie:
             command[1:1] = ["-H", f"Cookie: {cookie}"]
         done = subprocess.run(
-            pinned(1, command, settings), capture_output=True, text=True,
-            timeout=seconds + 60, check=True,
-        )  # fmt: skip
+            pinned(1, command, settings),
+            capture_output=True,
+            text=True,
+            timeout=seconds + 60,
+            check=True,
+        )
         return parse_wrk(done.stdout)
-    command = [sys.executable, "-m", "benchmarks.load_client", "--port", str(port), "--path", path,
-               "--seconds", str(seconds), "--connections", str(settings.connections)]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "benchmarks.load_client",
+        "--port",
+        str(port),
+        "--path",
+        path,
+        "--seconds",
+        str(seconds),
+        "--connections",
+        str(settings.connections),
+    ]
     if cookie:
         command += ["--cookie", cookie]
     done = subprocess.run(
-        pinned(1, command, settings), cwd=ROOT, capture_output=True, text=True,
-        timeout=seconds + 60, check=True,
-    )  # fmt: skip
+        pinned(1, command, settings),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=seconds + 60,
+        check=True,
+    )
     result = json.loads(done.stdout)
     return float(result["rps"]), int(result["errors"])
 
@@ -259,8 +297,9 @@ def run(
                 drive(ports[t], f"/{op}", cookies[t], settings.warmup, settings)
         for round_no in range(settings.rounds):
             for bare in [t for t in chosen if t.is_bare]:
-                base = results.setdefault((bare.framework, "bare", "read"),
-                                          Measurement(bare.framework, "bare", "read"))  # fmt: skip
+                base = results.setdefault(
+                    (bare.framework, "bare", "read"), Measurement(bare.framework, "bare", "read")
+                )
                 before = measure(bare, "read", ports[bare], None, settings)
                 base.rps.append(before)
                 for t in chosen:
@@ -275,9 +314,12 @@ def run(
                         m.rps.append(rps)
                         m.keeps.append(2 * rps / (before + after))
                         before = after
-                        print(f"round {round_no + 1}/{settings.rounds} {t.framework:9} "
-                              f"{t.contender:16} {op:5} {rps:8.0f} req/s, "
-                              f"keep {m.keeps[-1]:.0%}", flush=True)  # fmt: skip
+                        print(
+                            f"round {round_no + 1}/{settings.rounds} {t.framework:9} "
+                            f"{t.contender:16} {op:5} {rps:8.0f} req/s, "
+                            f"keep {m.keeps[-1]:.0%}",
+                            flush=True,
+                        )
     return list(results.values())
 
 
@@ -295,7 +337,9 @@ def table(rows: Sequence[dict[str, object]]) -> str:
     for r in rows:
         keep = r["keep"]
         shown = f"{keep:.0%}" if isinstance(keep, float) else "n/a"
-        lines.append(f"| {r['framework']} | {r['contender']} | {r['op']} | {r['median']:.0f} | {shown} |")
+        lines.append(
+            f"| {r['framework']} | {r['contender']} | {r['op']} | {r['median']:.0f} | {shown} |"
+        )
     return "\n".join(lines)
 
 
@@ -305,14 +349,24 @@ def serve(contender: str, port: int, loop: str, http_impl: str) -> None:
     from benchmarks import apps
 
     app = apps.STARLETTE_VARIANTS[contender].build()
-    uvicorn.run(app, host=HOST, port=port, loop=loop, http=http_impl,  # type: ignore[arg-type]
-                access_log=False, log_level="warning", workers=1)  # fmt: skip
+    uvicorn.run(
+        app,
+        host=HOST,
+        port=port,
+        loop=loop,
+        http=http_impl,
+        access_log=False,
+        log_level="warning",
+        workers=1,
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--duration", type=float, default=3.0, help="seconds per slice")
-    parser.add_argument("--warmup", type=float, default=1.0, help="seconds driven first, unmeasured")
+    parser.add_argument(
+        "--warmup", type=float, default=1.0, help="seconds driven first, unmeasured"
+    )
     parser.add_argument("--rounds", type=int, default=3, help="slices per variant; median kept")
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--frameworks", default="starlette,express")
@@ -331,11 +385,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not (0 < args.duration <= 600 and 0 < args.rounds <= 20 and 0 < args.connections <= 1024):
         parser.error("duration must be in (0, 600], rounds in [1, 20], connections in [1, 1024]")
     load = args.load if args.load != "auto" else ("wrk" if shutil.which("wrk") else "python")
-    settings = Settings(args.duration, args.warmup, args.rounds, args.connections,
-                        not args.no_pin, load, args.loop, args.http)  # fmt: skip
-    print(f"load: {load}, {settings.connections} connections, {settings.duration:g} s x "
-          f"{settings.rounds} rounds; uvicorn --loop {settings.loop} --http {settings.http}",
-          flush=True)  # fmt: skip
+    settings = Settings(
+        args.duration,
+        args.warmup,
+        args.rounds,
+        args.connections,
+        not args.no_pin,
+        load,
+        args.loop,
+        args.http,
+    )
+    print(
+        f"load: {load}, {settings.connections} connections, {settings.duration:g} s x "
+        f"{settings.rounds} rounds; uvicorn --loop {settings.loop} --http {settings.http}",
+        flush=True,
+    )
     contenders = args.contenders.split(",") if args.contenders else None
     rows = keep_ratios(run(settings, args.frameworks.split(","), contenders))
     print(table(rows))

@@ -20,7 +20,9 @@ HOST = "127.0.0.1"
 MAX_REQUESTS = 50_000_000
 
 
-async def load(port: int, path: str, cookie: str | None, seconds: float, connections: int) -> dict[str, float]:  # noqa: E501
+async def load(
+    port: int, path: str, cookie: str | None, seconds: float, connections: int
+) -> dict[str, float]:
     request = f"GET {path} HTTP/1.1\r\nHost: {HOST}:{port}\r\n"
     if cookie:
         request += f"Cookie: {cookie}\r\n"

@@ -8,13 +8,16 @@ app of the same family, and that cost relative to fastsession's. HTTP: keep rati
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 # The targets this project set itself (medians, same run).
 ADDED_US_TARGETS = {"read": 3.0, "write": 5.0}
-KEEP_TARGETS = {("starlette", "fastsession", "read"): 0.90, ("starlette", "fastsession", "write"): 0.85}
+KEEP_TARGETS = {
+    ("starlette", "fastsession", "read"): 0.90,
+    ("starlette", "fastsession", "write"): 0.85,
+}
 
 
 @dataclass(frozen=True)
@@ -94,12 +97,13 @@ def entries(data: Mapping[str, Any]) -> list[Entry]:
 
 def _reference(group: Sequence[Entry]) -> Entry | None:
     """fastsession's contender: flagged, else compiled, else any fastsession, else py."""
-    for test in (
+    tests: tuple[Callable[[Entry], bool], ...] = (
         lambda e: bool(e.extra.get("reference")),
         lambda e: re.search(r"fastsession(\[c\]|[_-]c\b|$)", e.contender) is not None,
         lambda e: "fastsession" in e.contender and "py" not in e.contender,
         lambda e: "fastsession" in e.contender,
-    ):
+    )
+    for test in tests:
         hits = [e for e in group if test(e)]
         if hits:
             return hits[0]
@@ -163,8 +167,12 @@ def _ratio(r: float | None) -> str:
 
 def group_table(name: str, rows: Sequence[Row]) -> list[str]:
     if rows and rows[0].group.startswith("middleware") or any(r.added is not None for r in rows):
-        lines = [f"### {name}", "", "| contender | per request | added vs bare | added vs fastsession | target |",
-                 "|---|---:|---:|---:|---|"]  # fmt: skip
+        lines = [
+            f"### {name}",
+            "",
+            "| contender | per request | added vs bare | added vs fastsession | target |",
+            "|---|---:|---:|---:|---|",
+        ]
         for r in rows:
             added = "baseline" if r.added is None else f"{r.added * 1e6:+.2f} µs"
             target = ""
@@ -172,7 +180,9 @@ def group_table(name: str, rows: Sequence[Row]) -> list[str]:
                 met = "met" if r.added * 1e6 <= r.target else "MISSED"
                 target = f"≤ {r.target:g} µs: {met}"
             label = f"**{r.contender}**" if r.is_reference else r.contender
-            lines.append(f"| {label} | {fmt_time(r.seconds)} | {added} | {_ratio(r.ratio)} | {target} |")
+            lines.append(
+                f"| {label} | {fmt_time(r.seconds)} | {added} | {_ratio(r.ratio)} | {target} |"
+            )
     else:
         lines = [f"### {name}", "", "| contender | median | vs fastsession |", "|---|---:|---:|"]
         for r in rows:
@@ -182,9 +192,12 @@ def group_table(name: str, rows: Sequence[Row]) -> list[str]:
 
 
 def http_table(rows: Sequence[Mapping[str, Any]]) -> list[str]:
-    lines = ["### HTTP (uvicorn / Node on 127.0.0.1)", "",
-             "| framework | contender | op | req/s | keep vs bare | target |",
-             "|---|---|---|---:|---:|---|"]  # fmt: skip
+    lines = [
+        "### HTTP (uvicorn / Node on 127.0.0.1)",
+        "",
+        "| framework | contender | op | req/s | keep vs bare | target |",
+        "|---|---|---|---:|---:|---|",
+    ]
     for r in rows:
         keep = r.get("keep")
         target = KEEP_TARGETS.get((r["framework"], r["contender"], r["op"]))
@@ -192,25 +205,34 @@ def http_table(rows: Sequence[Mapping[str, Any]]) -> list[str]:
         if target is not None and isinstance(keep, float):
             verdict = f"≥ {target:.0%}: {'met' if keep >= target else 'MISSED'}"
         shown = f"{keep:.0%}" if isinstance(keep, float) else "n/a"
-        lines.append(f"| {r['framework']} | {r['contender']} | {r['op']} | {r['median']:.0f} | {shown} | {verdict} |")  # noqa: E501
+        cells = [r["framework"], r["contender"], r["op"], f"{r['median']:.0f}", shown, verdict]
+        lines.append("| " + " | ".join(map(str, cells)) + " |")
     return [*lines, ""]
 
 
 def markdown(
-    machine: Mapping[str, Any], groups: Mapping[str, Sequence[Row]],
-    http: Mapping[str, Any] | None, notes: Sequence[str] = (),
-) -> str:  # fmt: skip
+    machine: Mapping[str, Any],
+    groups: Mapping[str, Sequence[Row]],
+    http: Mapping[str, Any] | None,
+    notes: Sequence[str] = (),
+) -> str:
     lines = ["# fastsession benchmark report", ""]
     lines += [f"- {k}: {v}" for k, v in machine.items()]
     if http:
         s = http.get("settings", {})
-        lines.append(f"- HTTP: {s.get('load')} with {s.get('connections')} connections, "
-                     f"{s.get('duration')} s slices x {s.get('rounds')} rounds, uvicorn "
-                     f"--loop {s.get('loop')} --http {s.get('http')}")  # fmt: skip
+        lines.append(
+            f"- HTTP: {s.get('load')} with {s.get('connections')} connections, "
+            f"{s.get('duration')} s slices x {s.get('rounds')} rounds, uvicorn "
+            f"--loop {s.get('loop')} --http {s.get('http')}"
+        )
     lines += [f"- note: {n}" for n in notes]
-    lines += ["", "Ratios are from this one run. Kernels: time / fastsession's time (above 1: "
-              "fastsession is faster). Middleware: µs a session middleware adds to its bare app "
-              "per request, and that cost / fastsession's.", ""]  # fmt: skip
+    lines += [
+        "",
+        "Ratios are from this one run. Kernels: time / fastsession's time (above 1: "
+        "fastsession is faster). Middleware: µs a session middleware adds to its bare app "
+        "per request, and that cost / fastsession's.",
+        "",
+    ]
     for name, rows in groups.items():
         lines += group_table(name, rows)
     if http:

@@ -78,11 +78,20 @@ def run_pytest(files: Sequence[Path], mode: str, out_json: Path, extra: Sequence
     max_time, min_rounds = BUDGET[mode]
     # Files named explicitly: pytest would not collect bench_*.py from a directory.
     command = [
-        sys.executable, "-m", "pytest", *map(str, files), "-q", "-p", "no:cacheprovider",
-        f"--benchmark-json={out_json}", f"--benchmark-max-time={max_time}",
-        f"--benchmark-min-rounds={min_rounds}", "--benchmark-columns=median,iqr,rounds",
-        "--benchmark-sort=name", *extra,
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "pytest",
+        *map(str, files),
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        f"--benchmark-json={out_json}",
+        f"--benchmark-max-time={max_time}",
+        f"--benchmark-min-rounds={min_rounds}",
+        "--benchmark-columns=median,iqr,rounds",
+        "--benchmark-sort=name",
+        *extra,
+    ]
     print("$", " ".join(command[2:]), flush=True)
     return subprocess.call(command, cwd=ROOT)
 
@@ -93,13 +102,17 @@ def run_http(mode: str, out_json: Path) -> int:
     return subprocess.call(command, cwd=ROOT)
 
 
-def build(data: dict[str, Any], http: dict[str, Any] | None, notes: Sequence[str]) -> tuple[str, str]:
+def build(
+    data: dict[str, Any], http: dict[str, Any] | None, notes: Sequence[str]
+) -> tuple[str, str]:
     """The Markdown report and the SVG chart of one run's results."""
     info = machine()
     groups = ratios.grouped(ratios.entries(data))
     text = ratios.markdown(info, groups, http, notes)
-    subtitle = f"{info['CPU']}, {info['cores']} cores, {info['Python']}, " \
-               f"EXTENSIONS {info['fastsession.EXTENSIONS'].split(' ')[0]}"  # fmt: skip
+    subtitle = (
+        f"{info['CPU']}, {info['cores']} cores, {info['Python']}, "
+        f"EXTENSIONS {info['fastsession.EXTENSIONS'].split(' ')[0]}"
+    )
     picture = chart.svg(chart.panels(groups, (http or {}).get("rows", [])), subtitle)
     return text, picture
 
@@ -110,14 +123,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / ".benchmarks" / "report")
     parser.add_argument("--no-http", action="store_true", help="skip the HTTP load")
     parser.add_argument("-k", dest="select", help="pytest -k expression (a partial report)")
-    parser.add_argument("--from", dest="source", type=Path,
-                        help="rebuild the report from a saved results.json, running nothing")
+    parser.add_argument(
+        "--from",
+        dest="source",
+        type=Path,
+        help="rebuild the report from a saved results.json, running nothing",
+    )
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     if args.source:
         saved = json.loads(args.source.read_text())
-        return write(args.out, *build(saved["pytest"], saved.get("http"), saved.get("notes", [])),
-                     saved)  # fmt: skip
+        return write(
+            args.out, *build(saved["pytest"], saved.get("http"), saved.get("notes", [])), saved
+        )
     mode = "quick" if args.quick else "full"
     files, notes = bench_files()
     failures = []

@@ -1,0 +1,182 @@
+"""The benchmark report's arithmetic: contender names, ratios, targets, wrk parsing, SVG."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from typing import Any
+
+import pytest
+
+from benchmarks import chart, ratios
+from benchmarks.http_load import Measurement, keep_ratios, parse_wrk
+
+
+def bench(name: str, group: str, median: float, **extra: Any) -> dict[str, Any]:
+    return {"name": name, "group": group, "stats": {"median": median}, "extra_info": extra}
+
+
+@pytest.mark.parametrize(
+    ("names", "expected"),
+    [
+        (
+            ["test_unsign_c", "test_unsign_py", "test_unsign_itsdangerous"],
+            ["c", "py", "itsdangerous"],
+        ),
+        (["test_sign_c", "test_sign_hmac_floor"], ["c", "hmac_floor"]),
+        (["test_c_parse", "test_py_parse", "test_werkzeug_parse"], ["c", "py", "werkzeug"]),
+        (["test_get[c]", "test_get[py]", "test_get[cachetools]"], ["c", "py", "cachetools"]),
+        (["test_lru_get[c]", "test_cachetools_get"], ["lru[c]", "cachetools"]),
+        (["test_only_one"], ["one"]),
+    ],
+)
+def test_contenders_are_what_differs_between_names(names: list[str], expected: list[str]) -> None:
+    assert ratios.contenders(names) == expected
+
+
+def test_kernel_ratios_are_against_the_compiled_twin() -> None:
+    data = {
+        "benchmarks": [
+            bench("test_unsign_py", "unsign", 4e-6),
+            bench("test_unsign_c", "unsign", 1e-6),
+            bench("test_unsign_itsdangerous", "unsign", 6e-6),
+        ]
+    }
+    rows = ratios.grouped(ratios.entries(data))["unsign"]
+    assert [(r.contender, r.ratio) for r in rows] == [
+        ("fastsession[c]", 1.0),
+        ("fastsession[py]", 4.0),
+        ("itsdangerous", 6.0),
+    ]
+    assert [r.is_reference for r in rows] == [True, False, False]
+
+
+def test_extra_info_contender_wins_and_py_is_the_fallback_reference() -> None:
+    data = {
+        "benchmarks": [
+            bench("test_a", "parse", 2e-6, contender="fastsession[py]"),
+            bench("test_b", "parse", 1e-6, contender="werkzeug"),
+        ]
+    }
+    rows = ratios.grouped(ratios.entries(data))["parse"]
+    assert {r.contender: r.ratio for r in rows} == {"werkzeug": 0.5, "fastsession[py]": 1.0}
+
+
+def test_middleware_added_cost_is_per_request_and_per_family() -> None:
+    group = "middleware-wsgi-read"
+    data = {
+        "benchmarks": [
+            bench(
+                "t[bare]", group, 100e-6, contender="bare", baseline="bare", calls=100, op="read"
+            ),
+            bench(
+                "t[fs]",
+                group,
+                300e-6,
+                contender="fastsession",
+                baseline="bare",
+                calls=100,
+                op="read",
+            ),
+            bench(
+                "t[bk]", group, 2100e-6, contender="beaker", baseline="bare", calls=100, op="read"
+            ),
+            bench(
+                "t[fl]", group, 5000e-6, contender="flask", baseline="flask", calls=100, op="read"
+            ),
+            bench(
+                "t[ffs]",
+                group,
+                5400e-6,
+                contender="flask+fastsession",
+                baseline="flask",
+                calls=100,
+                op="read",
+            ),
+            bench(
+                "t[fsess]",
+                group,
+                9000e-6,
+                contender="flask+flask-session",
+                baseline="flask",
+                calls=100,
+                op="read",
+            ),
+        ]
+    }
+    rows = {r.contender: r for r in ratios.grouped(ratios.entries(data))[group]}
+    assert rows["bare"].added is None and rows["flask"].added is None
+    assert rows["fastsession"].added == pytest.approx(2e-6)
+    assert rows["beaker"].ratio == pytest.approx(10.0)
+    assert rows["flask+flask-session"].added == pytest.approx(40e-6)
+    assert rows["flask+flask-session"].ratio == pytest.approx(10.0)  # vs flask+fastsession's 4 µs
+    assert rows["fastsession"].target == 3.0 and rows["flask+fastsession"].target == 3.0
+    assert rows["beaker"].target is None
+    text = "\n".join(ratios.group_table(group, list(rows.values())))
+    assert "≤ 3 µs: met" in text and "≤ 3 µs: MISSED" in text  # 2 µs met, 4 µs missed
+
+
+def test_http_keep_ratio_is_the_median_of_paired_slices() -> None:
+    bare = Measurement("starlette", "bare", "read", rps=[1000, 1100, 900])
+    fs = Measurement(
+        "starlette", "fastsession", "read", rps=[900, 950, 800], keeps=[0.9, 0.95, 0.8]
+    )
+    rows = keep_ratios([bare, fs])
+    assert rows[0]["keep"] == 1.0 and rows[0]["median"] == 1000
+    assert rows[1]["keep"] == 0.9
+    text = "\n".join(ratios.http_table(rows))
+    assert "| starlette | fastsession | read | 900 | 90% | ≥ 90%: met |" in text
+
+
+WRK = """Running 2s test @ http://127.0.0.1:41234/read
+  1 threads and 50 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency     6.85ms    1.02ms  20.01ms   92.12%
+  14622 requests in 2.00s, 2.11MB read
+  Socket errors: connect 0, read 0, write 0, timeout 3
+  Non-2xx or 3xx responses: 7
+Requests/sec:   7308.12
+Transfer/sec:      1.05MB
+"""
+
+
+def test_wrk_output_gives_rate_and_errors() -> None:
+    assert parse_wrk(WRK) == (7308.12, 10)
+    assert parse_wrk(
+        WRK.replace("  Non-2xx or 3xx responses: 7\n", "").replace("timeout 3", "timeout 0")
+    ) == (7308.12, 0)
+    with pytest.raises(RuntimeError):
+        parse_wrk("connection refused")
+
+
+def test_svg_is_well_formed_with_one_bar_per_compared_row() -> None:
+    data = {
+        "benchmarks": [
+            bench("test_sign_c", "sign", 1e-6),
+            bench("test_sign_itsdangerous", "sign", 5e-6),
+            bench(
+                "t[bare]",
+                "middleware-asgi-write",
+                1e-4,
+                contender="bare",
+                baseline="bare",
+                calls=100,
+                op="write",
+            ),
+            bench(
+                "t[fs]",
+                "middleware-asgi-write",
+                5e-4,
+                contender="fastsession",
+                baseline="bare",
+                calls=100,
+                op="write",
+            ),
+        ]
+    }
+    groups = ratios.grouped(ratios.entries(data))
+    http = [{"framework": "express", "contender": "express-session", "op": "read", "keep": 0.55}]
+    root = ET.fromstring(chart.svg(chart.panels(groups, http), "machine"))
+    bars = [e for e in root.iter("{http://www.w3.org/2000/svg}rect") if e.get("fill") != "#fff"]
+    assert len(bars) == 2 + 1 + 1  # two kernels, one middleware, one HTTP row
+    texts = [e.text for e in root.iter("{http://www.w3.org/2000/svg}text")]
+    assert "5.00×" in texts and "+4.0 µs" in texts and "55%" in texts
