@@ -7,7 +7,6 @@ import sys
 from typing import Any
 
 import pytest
-
 from conftest import FakeClock, Impl
 
 T0 = FakeClock().now
@@ -156,10 +155,10 @@ def test_clear(lru_impl: Impl, clock: FakeClock, rec: Recorder) -> None:
 def test_missing_keys_of_other_types(lru_impl: Impl, clock: FakeClock) -> None:
     cache = make(lru_impl, clock)
     cache.set("1", b"v", T0 + 10)
-    assert cache.get(1) is None  # type: ignore[arg-type]
-    assert cache.peek(1) is None  # type: ignore[arg-type]
-    assert cache.touch(1, T0 + 20) is False  # type: ignore[arg-type]
-    assert cache.delete(1) is False  # type: ignore[arg-type]
+    assert cache.get(1) is None
+    assert cache.peek(1) is None
+    assert cache.touch(1, T0 + 20) is False
+    assert cache.delete(1) is False
 
 
 def test_unhashable_key_raises(lru_impl: Impl, clock: FakeClock) -> None:
@@ -438,9 +437,7 @@ def test_callback_exception_propagates_after_the_change(lru_impl: Impl, clock: F
     assert len(cache) == 2
 
 
-def test_all_callbacks_run_and_the_first_error_is_raised(
-    lru_impl: Impl, clock: FakeClock
-) -> None:
+def test_all_callbacks_run_and_the_first_error_is_raised(lru_impl: Impl, clock: FakeClock) -> None:
     seen: list[str] = []
 
     def cb(key: str, value: bytes) -> None:
@@ -457,9 +454,7 @@ def test_all_callbacks_run_and_the_first_error_is_raised(
     assert len(cache) == 0
 
 
-def test_callback_sees_the_finished_state_and_may_reenter(
-    lru_impl: Impl, clock: FakeClock
-) -> None:
+def test_callback_sees_the_finished_state_and_may_reenter(lru_impl: Impl, clock: FakeClock) -> None:
     cache: Any = None
     seen: list[tuple[str, int, bytes | None]] = []
 

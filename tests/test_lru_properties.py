@@ -10,11 +10,10 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from conftest import FakeClock
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
-
-from conftest import FakeClock
 
 RECLAIM = 2
 Log = list[tuple[str, str, bytes]]
@@ -24,7 +23,8 @@ class Model:
     """The contract in a dict kept in use order (least recent first)."""
 
     def __init__(self, max_entries: int, clock: FakeClock, log: Log) -> None:
-        self.max, self.clock, self.log, self.d = max_entries, clock, log, {}
+        self.max, self.clock, self.log = max_entries, clock, log
+        self.d: dict[str, tuple[bytes, float]] = {}
 
     def _find(self, key: str) -> tuple[bytes, float] | None:
         entry = self.d.get(key)

@@ -1,0 +1,193 @@
+"""MemoryStore: the embedded default store, a bounded LRU with per-session expiry.
+
+Records are kept as the exact JSON bytes of the session, so no two requests
+ever share mutable data, and behave as express-session's MemoryStore: a record
+whose cookie has expired is kept until it is read (``expires <= now`` is
+expired), ``touch`` replaces the stored cookie and keeps the stored data.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any, ClassVar
+
+from .. import _clock
+from .._speedups import LRUCache
+from .._types import Record, StorableSession
+from ..errors import CorruptSessionError
+from ..record import dumps, loads
+from . import Store
+
+RecordCallback = Callable[[str, Record], object]
+
+
+def _wall_clock() -> float:
+    # Looked up at each call, so that freezing fastsession._clock.now in tests
+    # reaches stores built before it was frozen.
+    return _clock.now()
+
+
+class MemoryStore(Store):
+    """Sessions in this process: at most ``max_entries``, least recently used evicted.
+
+    :param max_entries: the bound; beyond it the least recently used session
+        is dropped (a ``get`` counts as use).
+    :param ttl: seconds a session lives when its cookie has no expiry (a
+        browser-session cookie); otherwise the cookie's ``expires`` decides.
+    :param on_expire: ``(sid, record)``, called when an expired session is dropped.
+    :param on_evict: ``(sid, record)``, called when a live session is dropped
+        to stay within ``max_entries``.
+    :param clock: seconds since the epoch; by default ``fastsession._clock.now``.
+
+    Expired sessions are reclaimed when read, a few at a time by later writes,
+    and by ``length()``; none of it needs a background thread. Callbacks are
+    not called for ``destroy`` or ``clear``; they run in the calling thread
+    once the store is consistent, may use the store, and an exception they
+    raise reaches the caller of the store method that dropped the session.
+
+    Safe to share between threads: reads take no lock; writes take one so that
+    ``touch`` (read, replace the cookie, write back) can neither resurrect a
+    session destroyed meanwhile nor undo a concurrent ``set``.
+    """
+
+    blocking: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        *,
+        max_entries: int = 100_000,
+        ttl: float | timedelta = 86_400,
+        on_expire: RecordCallback | None = None,
+        on_evict: RecordCallback | None = None,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        if clock is not None and not callable(clock):
+            raise TypeError("clock must be callable")
+        self._ttl = _positive_seconds("ttl", ttl)
+        self._now: Callable[[], float] = clock if clock is not None else _wall_clock
+        self._lru = LRUCache(
+            max_entries,
+            self._now,
+            on_expire=_reporting("on_expire", on_expire),
+            on_evict=_reporting("on_evict", on_evict),
+        )
+        self._write = threading.RLock()
+
+    def get(self, sid: str) -> Record | None:
+        raw = self._lru.get(sid)
+        return None if raw is None else _parse(raw)
+
+    def set(self, sid: str, session: StorableSession) -> None:
+        value = session.to_json()
+        deadline = self._deadline(session)
+        with self._write:
+            self._lru.set(sid, value, deadline)
+
+    def touch(self, sid: str, session: StorableSession) -> None:
+        fresh = session.to_json()
+        deadline = self._deadline(session)
+        with self._write:
+            stored = self._lru.peek(sid)
+            if stored is not None:
+                self._lru.set(sid, _with_cookie_of(stored, fresh, session), deadline)
+
+    def destroy(self, sid: str) -> None:
+        with self._write:
+            self._lru.delete(sid)
+
+    def all(self) -> dict[str, Record]:
+        return {sid: _parse(raw) for sid, raw in self._lru.items()}
+
+    def clear(self) -> None:
+        with self._write:
+            self._lru.clear()
+
+    def length(self) -> int:
+        self._lru.sweep(len(self._lru))
+        return len(self._lru)
+
+    def _deadline(self, session: StorableSession) -> float:
+        expires = session.cookie.expires
+        if expires is None:
+            return self._now() + self._ttl
+        return expires.timestamp()
+
+
+def _parse(raw: bytes) -> Record:
+    try:
+        record = loads(raw)
+    except ValueError as exc:
+        raise CorruptSessionError(f"stored session is not JSON: {exc}") from exc
+    if not isinstance(record, dict):
+        raise CorruptSessionError(f"stored session is a {type(record).__name__}, not an object")
+    if not isinstance(record.get("cookie"), dict):
+        raise CorruptSessionError("stored session has no cookie object")
+    return record
+
+
+_COOKIE_START = b'{"cookie":{'
+
+
+def _cookie_end(doc: bytes) -> int:
+    """Where the leading cookie object of record JSON ends, or -1 if unsure.
+
+    The cookie's members are scalars, so without a backslash the first ``}``
+    preceded by an even number of quotes closes it.
+    """
+    if not doc.startswith(_COOKIE_START):
+        return -1
+    start = len(_COOKIE_START)
+    end = doc.find(b"}", start)
+    while end != -1:
+        part = doc[start:end]
+        if b"\\" in part or b"{" in part or b"[" in part:
+            return -1
+        if part.count(b'"') % 2 == 0:
+            return end + 1
+        end = doc.find(b"}", end + 1)
+    return -1
+
+
+def _with_cookie_of(stored: bytes, fresh: bytes, session: StorableSession) -> bytes:
+    """The stored record with the session's cookie (express MemoryStore ``touch``).
+
+    Splices the cookie JSON into the stored bytes, which keeps the stored data
+    byte for byte; a record in another shape is parsed and written again.
+    """
+    old_end = _cookie_end(stored)
+    new_end = _cookie_end(fresh)
+    if old_end != -1 and new_end != -1:
+        return fresh[:new_end] + stored[old_end:]
+    record = loads(stored)
+    if not isinstance(record, dict):
+        raise CorruptSessionError(f"stored session is a {type(record).__name__}, not an object")
+    record["cookie"] = session.to_record()["cookie"]
+    return dumps(record)
+
+
+def _reporting(name: str, callback: RecordCallback | None) -> Callable[[str, bytes], None] | None:
+    # The record is parsed only when someone listens.
+    if callback is None:
+        return None
+    if not callable(callback):
+        raise TypeError(f"{name} must be callable or None")
+
+    def report(sid: str, raw: bytes) -> None:
+        callback(sid, loads(raw))
+
+    return report
+
+
+def _positive_seconds(name: str, value: Any) -> float:
+    if isinstance(value, timedelta):
+        value = value.total_seconds()
+    elif isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a number of seconds or a timedelta")
+    if not value > 0 or value == float("inf"):
+        raise ValueError(f"{name} must be a positive, finite number of seconds")
+    return float(value)
+
+
+__all__ = ["MemoryStore"]
