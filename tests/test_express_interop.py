@@ -1,0 +1,289 @@
+"""Sessions shared with a real Express app through a real Redis, both ways.
+
+Express 5 + express-session 1.19 + connect-redis 9 (tests/interop) and three
+fastsession apps: Starlette + AsyncRedisStore and Starlette + RedisStore under
+uvicorn, a WSGI app + RedisStore under waitress. All use one redis-server, one
+secret list and one cookie name; one httpx client (one cookie jar, as one
+browser) talks to all of them on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from typing import Any
+from urllib.parse import parse_qs
+
+import httpx
+import pytest
+from app_servers import ExpressApp, UvicornThread, WaitressThread, require_node
+from redis_server import RedisServer, redis_db, redis_server
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+import fastsession
+from fastsession.stores.redis import AsyncRedisStore, RedisStore
+
+pytestmark = [pytest.mark.redis, pytest.mark.node]
+__all__ = ["redis_db", "redis_server"]  # the helper's fixtures, used here
+
+NAME = "interop.sid"
+MAX_AGE = 3600
+SIDES = ["express", "asgi", "asgi-thread", "wsgi"]
+COOKIE_FIELDS = ["originalMaxAge", "expires", "httpOnly", "path"]
+OLD = "the old secret, retired after the rotation"
+NEW = "the new secret, signing from the rotation on"
+
+
+# ------------------------------------------------------------ the Python apps
+
+
+def _view(side: str, sid: str | None, session: Any) -> dict[str, Any]:
+    return {"side": side, "sid": sid, "views": session.get("views"), "user": session.get("user")}
+
+
+def starlette_app(side: str, secrets: list[str], store: Any) -> Starlette:
+    def view(request: Request) -> JSONResponse:
+        return JSONResponse(_view(side, request.scope["session_id"], request.session))
+
+    async def whoami(request: Request) -> JSONResponse:
+        return view(request)
+
+    async def views(request: Request) -> JSONResponse:
+        request.session["views"] = (request.session.get("views") or 0) + 1
+        return view(request)
+
+    async def login(request: Request) -> JSONResponse:
+        request.session["user"] = request.query_params["user"]
+        return view(request)
+
+    async def logout(request: Request) -> JSONResponse:
+        await request.scope["session"].destroy()
+        return JSONResponse({"side": side, "sid": None})
+
+    routes = [
+        Route("/whoami", whoami),
+        Route("/views", views, methods=["POST"]),
+        Route("/login", login, methods=["POST"]),
+        Route("/logout", logout, methods=["POST"]),
+    ]
+    options = {"secret": secrets, "store": store, "name": NAME, "cookie": {"max_age": MAX_AGE}}
+    return Starlette(
+        routes=routes, middleware=[Middleware(fastsession.SessionMiddleware, **options)]
+    )
+
+
+def wsgi_app(secrets: list[str], store: RedisStore) -> Any:
+    def app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        session = environ["fastsession.session"]
+        path = environ["PATH_INFO"]
+        if path == "/views":
+            session["views"] = (session.get("views") or 0) + 1
+        elif path == "/login":
+            session["user"] = parse_qs(environ["QUERY_STRING"])["user"][0]
+        if path == "/logout":
+            session.destroy()
+            body: dict[str, Any] = {"side": "wsgi", "sid": None}
+        else:
+            body = _view("wsgi", environ["fastsession.session_id"], session)
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [json.dumps(body).encode()]
+
+    return fastsession.WSGISessionMiddleware(
+        app, secret=secrets, store=store, name=NAME, cookie={"max_age": MAX_AGE}
+    )
+
+
+class Deployment:
+    """The four apps with one secret list, all on the same Redis."""
+
+    def __init__(self, redis: RedisServer, secrets: list[str]) -> None:
+        require_node()
+        self.redis = redis
+        self.secrets = secrets
+        self.servers: dict[str, Any] = {}
+        self.clients: list[Any] = []
+
+    def start(self) -> Deployment:
+        async_client = self.redis.async_client()
+        sync_clients = [self.redis.client(), self.redis.client()]
+        self.clients = [async_client, *sync_clients]
+        self.servers = {
+            "express": ExpressApp(
+                self.redis.url, self.secrets, name=NAME, max_age_ms=MAX_AGE * 1000
+            ).start(),
+            "asgi": UvicornThread(
+                starlette_app("asgi", self.secrets, AsyncRedisStore(async_client))
+            ).start(),
+            "asgi-thread": UvicornThread(
+                starlette_app("asgi-thread", self.secrets, RedisStore(sync_clients[0]))
+            ).start(),
+            "wsgi": WaitressThread(wsgi_app(self.secrets, RedisStore(sync_clients[1]))).start(),
+        }
+        return self
+
+    def stop(self) -> None:
+        for server in self.servers.values():
+            server.stop()
+        for client in self.clients[1:]:
+            client.close()
+        self.servers = {}
+
+    def restart(self, secrets: list[str]) -> None:
+        self.stop()
+        self.secrets = secrets
+        self.start()
+
+    def url(self, side: str, path: str) -> str:
+        return str(self.servers[side].url) + path
+
+
+@pytest.fixture(scope="module")
+def deployment(redis_server: RedisServer) -> Iterator[Deployment]:
+    apps = Deployment(redis_server, ["interop secret, long enough to sign cookies"]).start()
+    yield apps
+    apps.stop()
+
+
+@pytest.fixture
+def browser() -> Iterator[httpx.Client]:
+    with httpx.Client(timeout=10) as client:
+        yield client
+
+
+def call(
+    browser: httpx.Client, apps: Deployment, side: str, method: str, path: str
+) -> tuple[dict[str, Any], str | None]:
+    """One request; the JSON body and the session cookie's ``name=value`` if one was set."""
+    response = browser.request(method, apps.url(side, path))
+    assert response.status_code == 200, (side, path, response.text)
+    cookies = [v for v in response.headers.get_list("set-cookie") if v.startswith(NAME + "=")]
+    assert len(cookies) <= 1
+    body: dict[str, Any] = response.json()
+    assert body["side"] == side
+    return body, cookies[0] if cookies else None
+
+
+def stored(redis_db: RedisServer, sid: str) -> tuple[dict[str, Any], int]:
+    admin = redis_db.admin()
+    raw = admin.get(f"sess:{sid}")
+    assert raw is not None, f"no sess:{sid} in Redis"
+    return json.loads(raw), admin.pttl(f"sess:{sid}")
+
+
+def pair(cookie: str) -> str:
+    return cookie.split(";", 1)[0]
+
+
+def attribute_names(cookie: str) -> list[str]:
+    return [a.split("=", 1)[0].strip().lower() for a in cookie.split(";")[1:]]
+
+
+# ------------------------------------------------------------ the tests
+
+
+@pytest.mark.parametrize("creator", SIDES)
+def test_counter_and_login_shared_every_way(
+    creator: str, deployment: Deployment, browser: httpx.Client, redis_db: RedisServer
+) -> None:
+    body, cookie = call(browser, deployment, creator, "POST", "/login?user=ann")
+    sid = body["sid"]
+    assert cookie is not None and body["user"] == "ann" and body["views"] is None
+    order = [creator, *(s for s in SIDES if s != creator), creator]
+    for n, side in enumerate(order, start=1):
+        body, _ = call(browser, deployment, side, "POST", "/views")
+        assert (body["sid"], body["views"], body["user"]) == (sid, n, "ann")
+        record, pttl = stored(redis_db, sid)
+        # Whoever wrote last, the record has express-session's shape and connect-redis's TTL.
+        assert list(record) == ["cookie", "user", "views"] and record["views"] == n
+        assert list(record["cookie"]) == COOKIE_FIELDS
+        assert record["cookie"]["originalMaxAge"] == MAX_AGE * 1000
+        assert 0 < pttl <= MAX_AGE * 1000
+    for side in SIDES:
+        body, cookie = call(browser, deployment, side, "GET", "/whoami")
+        assert (body["sid"], body["views"], body["user"]) == (sid, len(order), "ann")
+        assert cookie is None  # unmodified, not rolling: no Set-Cookie on either side
+    assert redis_db.admin().keys("sess:*") == [f"sess:{sid}".encode()]
+
+
+def test_every_side_signs_the_same_cookie(
+    deployment: Deployment, browser: httpx.Client, redis_db: RedisServer
+) -> None:
+    call(browser, deployment, "asgi", "POST", "/views")
+    cookies = {side: call(browser, deployment, side, "POST", "/views")[1] for side in SIDES}
+    assert all(cookies.values())
+    assert len({pair(c) for c in cookies.values() if c}) == 1
+    assert {tuple(attribute_names(c)) for c in cookies.values() if c} == {
+        ("path", "expires", "httponly")
+    }
+
+
+@pytest.mark.parametrize("side", SIDES)
+def test_unmodified_visit_extends_the_ttl(
+    side: str, deployment: Deployment, browser: httpx.Client, redis_db: RedisServer
+) -> None:
+    body, _ = call(
+        browser, deployment, "express" if side != "express" else "wsgi", "POST", "/views"
+    )
+    key = f"sess:{body['sid']}"
+    admin = redis_db.admin()
+    admin.expire(key, 100)
+    before = admin.get(key)
+    call(browser, deployment, side, "GET", "/whoami")
+    assert admin.pttl(key) > 100_000  # EXPIRE ttl: connect-redis's touch
+    assert admin.get(key) == before  # and nothing rewritten
+
+
+@pytest.mark.parametrize(("creator", "destroyer"), [(a, b) for a in SIDES for b in SIDES if a != b])
+def test_destroyed_on_one_side_is_gone_on_the_other(
+    creator: str,
+    destroyer: str,
+    deployment: Deployment,
+    browser: httpx.Client,
+    redis_db: RedisServer,
+) -> None:
+    sid = call(browser, deployment, creator, "POST", "/login?user=bob")[0]["sid"]
+    assert call(browser, deployment, destroyer, "GET", "/whoami")[0]["user"] == "bob"
+    call(browser, deployment, destroyer, "POST", "/logout")
+    assert redis_db.admin().exists(f"sess:{sid}") == 0
+    for side in SIDES:
+        body, cookie = call(browser, deployment, side, "GET", "/whoami")
+        assert body["user"] is None and body["sid"] != sid
+        assert cookie is None  # save_uninitialized=False on both sides
+
+
+def test_secret_rotation_keeps_everyone_logged_in(
+    redis_db: RedisServer, browser: httpx.Client
+) -> None:
+    apps = Deployment(redis_db, [OLD]).start()
+    try:
+        body, old_cookie = call(browser, apps, "express", "POST", "/login?user=cy")
+        sid = body["sid"]
+        assert old_cookie is not None
+
+        # New secret first, old second, everywhere: the old cookie still verifies.
+        apps.restart([NEW, OLD])
+        for side in SIDES:
+            assert call(browser, apps, side, "GET", "/whoami")[0]["user"] == "cy"
+        # A write re-signs with the new secret, the same on every side.
+        resigned = {side: call(browser, apps, side, "POST", "/views")[1] for side in SIDES}
+        assert len({pair(c) for c in resigned.values() if c}) == 1
+        new_cookie = resigned["asgi"]
+        assert new_cookie is not None and pair(new_cookie) != pair(old_cookie)
+
+        # Once the old secret is retired, the re-signed cookie keeps working.
+        apps.restart([NEW])
+        for side in SIDES:
+            body = call(browser, apps, side, "GET", "/whoami")[0]
+            assert (body["sid"], body["user"], body["views"]) == (sid, "cy", len(SIDES))
+        # A cookie signed with the retired secret (or forged) is no session anywhere.
+        for side in SIDES:
+            with httpx.Client(timeout=10) as stranger:
+                stranger.cookies.set(NAME, pair(old_cookie).split("=", 1)[1])
+                body = call(stranger, apps, side, "GET", "/whoami")[0]
+            assert body["user"] is None and body["sid"] != sid
+    finally:
+        apps.stop()
