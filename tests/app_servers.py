@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
-import waitress
+import waitress  # type: ignore[import-untyped]
 from redis_server import HOST, free_port, require_service
 
 INTEROP_DIR = Path(__file__).resolve().parent / "interop"
