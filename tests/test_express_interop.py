@@ -71,9 +71,9 @@ def starlette_app(side: str, secrets: list[str], store: Any) -> Starlette:
         Route("/logout", logout, methods=["POST"]),
     ]
     options = {"secret": secrets, "store": store, "name": NAME, "cookie": {"max_age": MAX_AGE}}
-    return Starlette(
-        routes=routes, middleware=[Middleware(fastsession.SessionMiddleware, **options)]
-    )
+    # The ignore: Starlette's middleware factory protocol wants a positional-only app.
+    session = Middleware(fastsession.SessionMiddleware, **options)  # type: ignore[arg-type]
+    return Starlette(routes=routes, middleware=[session])
 
 
 def wsgi_app(secrets: list[str], store: RedisStore) -> Any:
