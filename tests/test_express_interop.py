@@ -71,7 +71,7 @@ def starlette_app(side: str, secrets: list[str], store: Any) -> Starlette:
         Route("/logout", logout, methods=["POST"]),
     ]
     options = {"secret": secrets, "store": store, "name": NAME, "cookie": {"max_age": MAX_AGE}}
-    # The ignore: Starlette's middleware factory protocol wants a positional-only app.
+    # The ignore: mypy does not match SessionMiddleware to Starlette's factory protocol.
     session = Middleware(fastsession.SessionMiddleware, **options)  # type: ignore[arg-type]
     return Starlette(routes=routes, middleware=[session])
 
