@@ -18,6 +18,7 @@ import redis.cluster
 from conftest import load_vector
 from redis_server import CommandLog, RedisClusterServers, RedisServer, redis_db, redis_server
 from redis_support import StandInSession, SyncFacade, session_with
+from store_contract import AsyncStoreContract, StoreContract
 
 import fastsession._clock
 from fastsession.errors import CorruptSessionError
@@ -448,3 +449,92 @@ def test_the_documented_acl_is_enough(redis_db: RedisServer) -> None:
     finally:
         client.close()
         admin.execute_command("ACL", "DELUSER", "sessions")
+
+
+# ---------------------------------------------------------------- the store contract
+
+
+def advance_redis(servers: list[RedisServer], seconds: float) -> None:
+    """Let ``seconds`` pass for every key's TTL without sleeping (PEXPIRE, DEL at zero)."""
+    step = round(seconds * 1000)
+    for server in servers:
+        with server.admin() as admin:
+            for key in admin.scan_iter(count=1000):
+                pttl = admin.pttl(key)
+                if pttl < 0:
+                    continue
+                if pttl <= step:
+                    admin.delete(key)
+                else:
+                    admin.pexpire(key, pttl - step)
+
+
+class TestRedisStoreContract(StoreContract):
+    @pytest.fixture
+    def store(self, redis_db: RedisServer) -> Iterator[RedisStore]:
+        self.servers = [redis_db]
+        client = redis_db.client()
+        yield RedisStore(client, ttl=self.TTL)
+        client.close()
+
+    def advance(self, store: Any, seconds: float) -> None:
+        advance_redis(self.servers, seconds)
+
+
+class TestRedisStoreContractDecodedResponses(TestRedisStoreContract):
+    @pytest.fixture
+    def store(self, redis_db: RedisServer) -> Iterator[RedisStore]:
+        self.servers = [redis_db]
+        client = redis_db.client(decode_responses=True)
+        yield RedisStore(client, ttl=self.TTL)
+        client.close()
+
+
+class TestAsyncRedisStoreContract(AsyncStoreContract):
+    @pytest.fixture(autouse=True)
+    def server(self, redis_db: RedisServer) -> RedisServer:
+        self.servers = [redis_db]
+        return redis_db
+
+    async def make_store(self) -> AsyncRedisStore:
+        return AsyncRedisStore(self.servers[0].async_client(), ttl=self.TTL)
+
+    async def close_store(self, store: Any) -> None:
+        await store.client.aclose()
+
+    def advance(self, store: Any, seconds: float) -> None:
+        advance_redis(self.servers, seconds)
+
+
+class TestRedisClusterStoreContract(StoreContract):
+    @pytest.fixture
+    def store(self, cluster: RedisClusterServers) -> Iterator[RedisStore]:
+        self.servers = cluster.nodes
+        for node in cluster.nodes:
+            node.flush()
+        client = redis.cluster.RedisCluster(host="127.0.0.1", port=cluster.nodes[0].port)
+        yield RedisStore(client, ttl=self.TTL)
+        client.close()
+
+    def advance(self, store: Any, seconds: float) -> None:
+        advance_redis(self.servers, seconds)
+
+
+class TestAsyncRedisClusterStoreContract(AsyncStoreContract):
+    @pytest.fixture(autouse=True)
+    def server(self, cluster: RedisClusterServers) -> RedisClusterServers:
+        self.servers = cluster.nodes
+        for node in cluster.nodes:
+            node.flush()
+        return cluster
+
+    async def make_store(self) -> AsyncRedisStore:
+        port = self.servers[0].port
+        client = redis.asyncio.cluster.RedisCluster(host="127.0.0.1", port=port)
+        return AsyncRedisStore(client, ttl=self.TTL)
+
+    async def close_store(self, store: Any) -> None:
+        await store.client.aclose()
+
+    def advance(self, store: Any, seconds: float) -> None:
+        advance_redis(self.servers, seconds)
