@@ -430,9 +430,9 @@ def test_cluster_keys_reach_every_primary(cluster: RedisClusterServers) -> None:
 
 def test_the_documented_acl_is_enough(redis_db: RedisServer) -> None:
     """docs/redis.md's ACL user can do everything the store does, and no more."""
-    admin = redis_db.admin()
     rule = "on >pw resetkeys ~sess:* -@all +get +set +del +expire +scan +mget +ping"
-    admin.execute_command("ACL", "SETUSER", "sessions", *rule.split())
+    with redis_db.admin() as admin:
+        admin.execute_command("ACL", "SETUSER", "sessions", *rule.split())
     client = redis_db.client(username="sessions", password="pw", health_check_interval=1)
     try:
         store = RedisStore(client)
@@ -448,7 +448,8 @@ def test_the_documented_acl_is_enough(redis_db: RedisServer) -> None:
             client.get("other:key")
     finally:
         client.close()
-        admin.execute_command("ACL", "DELUSER", "sessions")
+        with redis_db.admin() as admin:
+            admin.execute_command("ACL", "DELUSER", "sessions")
 
 
 # ---------------------------------------------------------------- the store contract
