@@ -155,6 +155,7 @@ class RequestState:
         "touched",
         "destroyed",
         "started",
+        "committed",
     )
 
     def __init__(
@@ -180,6 +181,9 @@ class RequestState:
         self.touched = False
         self.destroyed = False
         self.started = False
+        # (id, hash) as of the commit at the response's start: the last
+        # message only stores what changed after it.
+        self.committed: tuple[str, int] | None = None
 
     def is_secure(self) -> bool:
         if self._secure is None:
@@ -252,6 +256,9 @@ class RequestState:
 
         data = session.encode()
         h = fingerprint(data)
+        if final and self.committed == (session.id, h):
+            return None, NOTHING, None
+        self.committed = (session.id, h)
         modified = self.original_id != session.id or self.original_hash != h
         is_new = self.cookie_id != sid
         line = None

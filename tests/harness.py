@@ -42,6 +42,10 @@ class RecordingStore(MemoryStore):
         self.ops.append(("destroy", sid))
         super().destroy(sid)
 
+    def raw_items(self) -> list[tuple[str, bytes]]:
+        """The exact bytes held for each live session."""
+        return self._lru.items()
+
 
 @dataclass
 class Response:
@@ -154,9 +158,9 @@ class Client:
             await send({"type": "http.response.start", "status": 200, "headers": []})
             await send({"type": "http.response.body", "body": b"early;", "more_body": True})
             session = scope.get("session")
-            body = _body(scope.get("session_id"), session)
             if session is not None:
                 session["views"] = session.get("views", 0) + 1
+            body = _body(scope.get("session_id"), session)
             await send({"type": "http.response.body", "body": body.encode()})
             return
         extra = await _asgi_action(self.action, scope, send)
@@ -179,9 +183,9 @@ class Client:
         start_response("200 OK", [("Content-Type", "application/json")])
         yield b"early;"
         session = environ.get("fastsession.session")
-        body = _body(environ.get("fastsession.session_id"), session)
         if session is not None:
             session["views"] = session.get("views", 0) + 1
+        body = _body(environ.get("fastsession.session_id"), session)
         yield body.encode()
 
     # -- one request ---------------------------------------------------------------
@@ -213,7 +217,7 @@ class Client:
             "raw_path": path.encode(),
             "root_path": "",
             "query_string": query.encode(),
-            "headers": [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()],
+            "headers": [(k.lower().encode(), v.encode("utf-8", "surrogateescape")) for k, v in headers.items()],
             "client": ("127.0.0.1", 5000),
             "server": ("127.0.0.1", 8000),
         }

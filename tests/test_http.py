@@ -56,9 +56,11 @@ def starlette_app() -> Any:
         return PlainTextResponse(f"user={session.get('user')} views={session['views']}")
 
     async def login(request: Request) -> RedirectResponse:
-        form = await request.form()
+        from urllib.parse import parse_qs
+
+        form = parse_qs((await request.body()).decode())
         await request.session.regenerate()  # no fixation: a new id at login
-        request.session["user"] = str(form["user"])
+        request.session["user"] = form["user"][0]
         await request.session.save()
         return RedirectResponse("/", status_code=302)
 

@@ -184,7 +184,7 @@ def test_session_id_replaced_by_non_string(kind: str) -> None:
     def wsgi(environ: Any, start_response: Any) -> Any:
         environ["fastsession.session"]["views"] = 1
         environ[key] = 42
-        start_response("200 OK", [])
+        start_response("200 OK", [("Content-Type", "text/plain")])
         return [b""]
 
     client.handler = asgi if kind == "asgi" else wsgi
@@ -358,7 +358,7 @@ def _run(client: Client, kind: str, fn: Any, headers: dict[str, str] | None = No
 
     def wsgi(environ: Any, start_response: Any) -> Any:
         fn(environ.get("fastsession.session"))
-        start_response("200 OK", [])
+        start_response("200 OK", [("Content-Type", "application/json")])
         return [b"{}"]
 
     client.handler = asgi if kind == "asgi" else wsgi
