@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from typing import Any
 
 from . import _speedups
@@ -99,7 +99,7 @@ class Engine:
                     self._templates.clear()
                 self._templates[key] = template
             expires = cookie.expires_ms
-            return template.render(  # type: ignore[no-any-return]
+            return template.render(
                 "s:" + self.signer.sign(sid), None if expires is None else expires / 1000
             )
         except (TypeError, ValueError) as exc:
@@ -113,10 +113,10 @@ class Engine:
     def _bind_async(self, store: Any) -> None:
         """Async callers for the store: awaited, run inline, or in a worker thread."""
 
-        def bind(name: str) -> Callable[..., Any] | None:
+        def bind(name: str) -> Callable[..., Any]:
             method = getattr(store, name, None)
             if method is None:
-                return None
+                return _missing(name)
             if is_async_store(store):
                 return method  # type: ignore[no-any-return]
             if getattr(store, "blocking", True):
@@ -161,7 +161,7 @@ class RequestState:
     def __init__(
         self,
         engine: Engine,
-        conn: dict[str, Any],
+        conn: MutableMapping[str, Any],
         session_key: str,
         id_key: str,
         options: dict[str, Any],
@@ -389,6 +389,13 @@ class RequestState:
         self.conn[self.id_key] = sid
         self.conn[self.session_key] = session
         _debug("regenerated session: new id %s", sid)
+
+
+def _missing(name: str) -> Callable[..., Any]:
+    async def missing(*args: Any) -> Any:
+        raise SessionError(f"the store has no {name}() method")
+
+    return missing
 
 
 def _debug(msg: str, *args: Any) -> None:

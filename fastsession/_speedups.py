@@ -9,7 +9,9 @@ from __future__ import annotations
 import os
 import sys
 
-from ._types import LRUFactory
+from collections.abc import Callable
+
+from ._types import CookieTemplateLike, LRUFactory, SignerLike
 
 
 def _flag(name: str) -> bool:
@@ -19,7 +21,12 @@ def _flag(name: str) -> bool:
 
 REQUIRE = _flag("FASTSESSION_REQUIRE_EXTENSIONS")
 
+# Classes are nominal: the names are declared by the protocols both twins meet.
 LRUCache: LRUFactory
+Signer: Callable[[tuple[bytes, ...]], SignerLike]
+CookieTemplate: Callable[
+    [str, str | None, str | None, bool, bool, bool, str | None, str | None], CookieTemplateLike
+]
 
 if _flag("FASTSESSION_NO_EXTENSIONS"):
     EXTENSIONS, REASON = False, "disabled by FASTSESSION_NO_EXTENSIONS"

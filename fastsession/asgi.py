@@ -124,6 +124,6 @@ def _is_secure(scope: Scope, engine: Engine) -> bool:
         for name, value in scope.get("headers") or ():
             if name == b"x-forwarded-proto":
                 first = value.split(b",", 1)[0]
-                return first.strip().lower() == b"https"
+                return bool(first.strip().lower() == b"https")
         return False
-    return scope.get("scheme") in ("https", "wss")
+    return bool(scope.get("scheme") in ("https", "wss"))

@@ -66,7 +66,7 @@ class Cookie:
         expires = fields.get("expires")
         self._expires = parse_iso(expires) if isinstance(expires, str) else None
         original = fields.get("originalMaxAge")
-        self._original = original if isinstance(original, (int, float)) else None
+        self._original = int(original) if isinstance(original, (int, float)) else None
         self._fields = {k: fields[k] for k in _AFTER_EXPIRES + _BEFORE_EXPIRES if k in fields}
         return self
 

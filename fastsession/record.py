@@ -16,16 +16,20 @@ from .errors import CorruptSessionError, SerializationError
 
 try:
     import orjson
-except ImportError:  # pragma: no cover - PyPy: orjson does not support it
-    orjson = None  # type: ignore[assignment]
 
-if orjson is not None:
+    HAVE_ORJSON = True
+except ImportError:  # pragma: no cover - PyPy: orjson does not support it
+    HAVE_ORJSON = False
+
+_EncodeError: tuple[type[Exception], ...]
+
+if HAVE_ORJSON:
     # Dates and dataclasses pass through to the error path: only what JSON
     # itself holds is stored, the same on every platform.
     _OPTS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
     _dumps_raw = orjson.dumps
     loads = orjson.loads
-    _EncodeError: type[Exception] = orjson.JSONEncodeError
+    _EncodeError = (orjson.JSONEncodeError,)
 
     def dumps(obj: Any) -> bytes:
         return _dumps_raw(obj, option=_OPTS)
@@ -34,12 +38,12 @@ else:  # pragma: no cover
     import json
 
     _encoder = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    _EncodeError = (TypeError, ValueError)  # type: ignore[assignment]
+    _EncodeError = (TypeError, ValueError)
 
     def dumps(obj: Any) -> bytes:
         return _encoder.encode(obj).encode("utf-8", "surrogatepass")
 
-    def loads(data: bytes | str) -> Any:
+    def loads(data: bytes | bytearray | memoryview | str) -> Any:  # type: ignore[misc]
         return json.loads(data)
 
 
