@@ -43,7 +43,7 @@ else:  # pragma: no cover
     def dumps(obj: Any) -> bytes:
         return _encoder.encode(obj).encode("utf-8", "surrogatepass")
 
-    def loads(data: bytes | bytearray | memoryview | str) -> Any:  # type: ignore[misc]
+    def loads(data: Any) -> Any:
         return json.loads(data)
 
 
