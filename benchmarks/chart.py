@@ -15,7 +15,7 @@ from xml.sax.saxutils import escape
 
 from benchmarks.ratios import KEEP_TARGETS, Row
 
-WIDTH, LABEL_W, VALUE_W, ROW_H, TITLE_H, GAP = 900, 300, 90, 18, 34, 16
+WIDTH, LABEL_W, VALUE_W, ROW_H, TITLE_H, GAP = 900, 300, 90, 18, 46, 16
 PLOT_W = WIDTH - LABEL_W - VALUE_W
 OURS, PEER, AXIS = "#1f6fb2", "#9aa3ad", "#444"
 
@@ -72,13 +72,18 @@ def _panel(panel: Panel, top: float) -> tuple[list[str], float]:
         out.append(
             f'<text x="{end + 4:.1f}" y="{y + 13:.0f}" class="value">{escape(bar.text)}</text>'
         )
-    for value, caption in panel.marks:
+    last = -1e9
+    for value, caption in sorted(panel.marks):
         x = _x(panel, value, lo, hi)
+        lift = 10 if x - last < 40 else 0  # stagger captions that would overlap
+        last = x if not lift else -1e9
         out.append(
             f'<line x1="{x:.1f}" y1="{y0 - 4:.0f}" x2="{x:.1f}" y2="{bottom + 2:.0f}" '
             f'class="markline"/>'
         )
-        out.append(f'<text x="{x:.1f}" y="{y0 - 7:.0f}" class="marktext">{escape(caption)}</text>')
+        out.append(
+            f'<text x="{x:.1f}" y="{y0 - 7 - lift:.0f}" class="marktext">{escape(caption)}</text>'
+        )
     out.append(
         f'<line x1="{LABEL_W}" y1="{bottom + 2:.0f}" x2="{LABEL_W + PLOT_W}" '
         f'y2="{bottom + 2:.0f}" stroke="{AXIS}"/>'
@@ -124,7 +129,12 @@ def panels(
                     targets.add(r.target)
             elif r.ratio is not None and not name.startswith("middleware"):
                 kernels.append(
-                    Bar(f"{name} · {r.contender}", r.ratio, f"{r.ratio:.2f}×", r.is_reference)
+                    Bar(
+                        f"{name} · {r.contender}",
+                        r.ratio,
+                        f"{r.ratio:.2f}×",
+                        "fastsession" in r.contender,
+                    )
                 )
     keeps = [
         Bar(

@@ -6,7 +6,7 @@ express-session when Node.js is present. Each server gets an existing session's 
 and is driven by wrk (or, without wrk, by the asyncio client below in its own process)
 for a bounded time. Prints requests/s and the keep ratio: variant / bare of its framework.
 
-    python benchmarks/http_load.py [--duration 3] [--rounds 3] [--json out.json]
+    python benchmarks/http_load.py [--duration 2] [--rounds 5] [--json out.json]
 """
 
 from __future__ import annotations
@@ -363,11 +363,11 @@ def serve(contender: str, port: int, loop: str, http_impl: str) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--duration", type=float, default=3.0, help="seconds per slice")
+    parser.add_argument("--duration", type=float, default=2.0, help="seconds per slice")
     parser.add_argument(
         "--warmup", type=float, default=1.0, help="seconds driven first, unmeasured"
     )
-    parser.add_argument("--rounds", type=int, default=3, help="slices per variant; median kept")
+    parser.add_argument("--rounds", type=int, default=5, help="slices per variant; median kept")
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--frameworks", default="starlette,express")
     parser.add_argument("--contenders", help="comma-separated subset (bare always runs)")
