@@ -1,4 +1,4 @@
-# cython: language_level=3, auto_pickle=False, embedsignature=True
+# cython: language_level=3, auto_pickle=False, binding=False, embedsignature=True, embedsignature.format=clinic
 #
 # Compiled twin of fastsession/_lru_py.py (the spec; its docstring states the
 # behaviour). tests/test_lru_properties.py holds the two equal.
@@ -14,7 +14,13 @@
 #   held a node, checks this before using the node again);
 # * len(dict) <= max_entries after every call;
 # * deadline <= now means expired; a write reclaims at most RECLAIM_PER_WRITE
-#   expired entries from the LRU end, never the node it wrote.
+#   expired entries from the LRU end, never the node it wrote;
+# * with the default clock (time.time) every expiry decision is the exact wall
+#   clock's, though most are made with Linux's cheaper coarse copy of it (see
+#   _COARSE_SLACK).
+#
+# binding=False: methods are plain method descriptors (faster to call than
+# cyfunctions); embedsignature keeps inspect.signature() working on them.
 #
 # Thread safety (GIL builds): no other thread can run while the structure is
 # inconsistent, because between the first and last write of a change there is
@@ -45,8 +51,40 @@ cdef extern from "<time.h>" nogil:
         if (timespec_get(&ts, TIME_UTC) == 0) return -1.0;
         return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
     }
+    #if defined(CLOCK_REALTIME_COARSE)
+    #define FASTSESSION_HAVE_COARSE 1
+    static double fastsession_coarse_clock(void) {
+        struct timespec ts;
+        if (clock_gettime(CLOCK_REALTIME_COARSE, &ts) != 0) return fastsession_wallclock();
+        return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+    }
+    #else
+    #define FASTSESSION_HAVE_COARSE 0
+    #define fastsession_coarse_clock fastsession_wallclock
+    #endif
     """
     double fastsession_wallclock()
+    double fastsession_coarse_clock()
+    const bint FASTSESSION_HAVE_COARSE
+
+# The wall clock read at each call is the costliest part of a get. Linux keeps a
+# coarse copy (updated every tick, a few ms behind) that is several times
+# cheaper: it settles every deadline more than _COARSE_SLACK ahead of it, and
+# only a deadline closer than that needs the exact clock. Decisions are those of
+# the exact clock; the cost is that of the coarse one for sessions not about to
+# expire.
+cdef double _COARSE_SLACK = 1.0
+
+cdef struct _Now:
+    double t
+    bint exact
+
+
+cdef inline bint _expired(double deadline, _Now* now) noexcept nogil:
+    if not now.exact and deadline <= now.t + _COARSE_SLACK:
+        now.t = fastsession_wallclock()
+        now.exact = True
+    return deadline <= now.t
 
 RECLAIM_PER_WRITE = 2
 cdef Py_ssize_t _RECLAIM = RECLAIM_PER_WRITE
@@ -127,7 +165,21 @@ cdef class LRUCache:
             p = nxt
         self._root.prev = self._root.next = <PyObject*>self._root
 
-    cdef inline double _now(self) except? -1.0:
+    cdef inline int _read_clock(self, _Now* now) except -1:
+        # A Python clock may let other threads run: callers read it before
+        # changing anything, and recheck what they hold afterwards.
+        if not self._wallclock:
+            now.t = self._clock()
+            now.exact = True
+        elif FASTSESSION_HAVE_COARSE:
+            now.t = fastsession_coarse_clock()
+            now.exact = False
+        else:
+            now.t = fastsession_wallclock()
+            now.exact = True
+        return 0
+
+    cdef inline double _exact_now(self) except? -1.0:
         if self._wallclock:
             return fastsession_wallclock()
         return self._clock()
@@ -144,10 +196,11 @@ cdef class LRUCache:
         cdef _Node node = self._lookup(key)
         if node is None:
             return None
-        cdef double now = self._now()
+        cdef _Now now
+        self._read_clock(&now)
         if node.prev == NULL:
             return None
-        if node.deadline > now:
+        if not _expired(node.deadline, &now):
             self._move_to_end(node)
             return node.value
         self._remove(node)
@@ -159,10 +212,11 @@ cdef class LRUCache:
         cdef _Node node = self._lookup(key)
         if node is None:
             return None
-        cdef double now = self._now()
+        cdef _Now now
+        self._read_clock(&now)
         if node.prev == NULL:
             return None
-        if node.deadline > now:
+        if not _expired(node.deadline, &now):
             return node.value
         self._remove(node)
         if self._on_expire is not None:
@@ -178,7 +232,8 @@ cdef class LRUCache:
             if not isinstance(value, bytes):
                 raise TypeError("value must be bytes")
             value = PyBytes_FromStringAndSize(PyBytes_AS_STRING(value), PyBytes_GET_SIZE(value))
-        cdef double now = self._now()
+        cdef _Now now
+        self._read_clock(&now)
         cdef _Node node = self._lookup(key)
         if node is None:
             node = _Node.__new__(_Node)
@@ -191,7 +246,7 @@ cdef class LRUCache:
             self._move_to_end(node)
             node.deadline = deadline
             node.value = value
-        victims = self._make_room(node, now)
+        victims = self._make_room(node, &now)
         if victims is not None:
             _notify(victims, self._on_expire, self._on_evict)
 
@@ -199,17 +254,18 @@ cdef class LRUCache:
         cdef _Node node = self._lookup(key)
         if node is None:
             return False
-        cdef double now = self._now()
+        cdef _Now now
+        self._read_clock(&now)
         if node.prev == NULL:
             return False
-        if node.deadline <= now:
+        if _expired(node.deadline, &now):
             self._remove(node)
             if self._on_expire is not None:
                 _notify(((True, node.key, node.value),), self._on_expire, self._on_evict)
             return False
         node.deadline = deadline
         self._move_to_end(node)
-        victims = self._make_room(node, now)
+        victims = self._make_room(node, &now)
         if victims is not None:
             _notify(victims, self._on_expire, self._on_evict)
         return True
@@ -222,7 +278,7 @@ cdef class LRUCache:
         return True
 
     def items(self):
-        cdef double now = self._now()
+        cdef double now = self._exact_now()
         cdef Py_ssize_t n = PyDict_GET_SIZE(self._map), i, nlive = 0, first_expired = n
         cdef PyObject** held = <PyObject**>PyMem_Malloc((n + 1) * sizeof(PyObject*))
         if held == NULL:
@@ -265,7 +321,7 @@ cdef class LRUCache:
     def sweep(self, Py_ssize_t limit):
         if limit <= 0:
             return 0
-        cdef double now = self._now()
+        cdef double now = self._exact_now()
         cdef Py_ssize_t n = PyDict_GET_SIZE(self._map), i, count = 0
         if limit < n:
             n = limit
@@ -303,7 +359,7 @@ cdef class LRUCache:
     def __len__(self):
         return PyDict_GET_SIZE(self._map)
 
-    cdef list _make_room(self, _Node written, double now):
+    cdef list _make_room(self, _Node written, _Now* now):
         cdef list victims = None
         cdef Py_ssize_t reclaimed = 0
         cdef PyObject* p
@@ -314,7 +370,7 @@ cdef class LRUCache:
             if p == <PyObject*>written or p == <PyObject*>self._root:
                 break
             tail = <_Node>p
-            if tail.deadline <= now:
+            if _expired(tail.deadline, now):
                 if reclaimed >= _RECLAIM and PyDict_GET_SIZE(self._map) <= self._max:
                     break
                 reclaimed += 1

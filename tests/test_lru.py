@@ -65,6 +65,28 @@ def test_default_clock_is_wall_time(lru_impl: Impl) -> None:
     assert cache.get("dead") is None
 
 
+def test_default_clock_is_exact_near_deadlines(lru_impl: Impl) -> None:
+    # Deadlines a millisecond away are decided by the exact wall clock, not a
+    # coarse one that may lag it by a few ms (the compiled twin's shortcut).
+    import time
+
+    expired: list[str] = []
+    cache = lru_impl.LRUCache(3, on_expire=lambda k, v: expired.append(k))
+    for op in ("get", "peek", "touch"):
+        cache.set(op, b"v", time.time() - 0.001)
+        if op == "touch":
+            assert cache.touch(op, time.time() + 60) is False
+        else:
+            assert getattr(cache, op)(op) is None
+    assert expired == ["get", "peek", "touch"]
+    cache.set("a", b"v", time.time() - 0.001)
+    cache.set("b", b"v", time.time() + 60)
+    cache.set("c", b"v", time.time() + 60)
+    cache.set("d", b"v", time.time() + 60)  # over the bound: "a" goes as expired
+    assert expired[-1] == "a"
+    assert cache.get("b") == b"v"
+
+
 def test_keys_and_values_are_typed(lru_impl: Impl, clock: FakeClock) -> None:
     cache = make(lru_impl, clock)
     with pytest.raises(TypeError):

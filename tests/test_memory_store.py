@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 import sys
@@ -12,12 +13,19 @@ from typing import Any
 
 import pytest
 from conftest import FakeClock, Impl
-from store_contract import StandInSession, StoreContract, iso_ms, to_js_json
+from store_contract import (
+    AsyncStoreContract,
+    StandInSession,
+    StoreContract,
+    iso_ms,
+    to_js_json,
+)
 
 import fastsession
 import fastsession._clock
+from fastsession._types import Record, StorableSession
 from fastsession.errors import CorruptSessionError
-from fastsession.stores import Store
+from fastsession.stores import AsyncStore, Store
 from fastsession.stores import memory as memory_module
 from fastsession.stores.memory import MemoryStore, _cookie_end
 
@@ -446,3 +454,47 @@ def test_threads_share_a_bounded_store(fast_switching: None) -> None:
     assert store.length() <= 20
     assert evicted
     assert all(record["sid"] == sid for sid, record in store.all().items())
+
+
+class _AsyncFace(AsyncStore):
+    """An AsyncStore over a MemoryStore: runs the async half of the contract suite."""
+
+    def __init__(self, store: MemoryStore) -> None:
+        self.inner = store
+
+    async def get(self, sid: str) -> Record | None:
+        await asyncio.sleep(0)
+        return self.inner.get(sid)
+
+    async def set(self, sid: str, session: StorableSession) -> None:
+        self.inner.set(sid, session)
+
+    async def touch(self, sid: str, session: StorableSession) -> None:
+        self.inner.touch(sid, session)
+
+    async def destroy(self, sid: str) -> None:
+        self.inner.destroy(sid)
+
+    async def all(self) -> dict[str, Record]:
+        return self.inner.all()
+
+    async def clear(self) -> None:
+        self.inner.clear()
+
+    async def length(self) -> int:
+        return self.inner.length()
+
+
+class TestAsyncContract(AsyncStoreContract):
+    clock: FakeClock
+
+    async def make_store(self) -> AsyncStore:
+        self.clock = FakeClock()
+        return _AsyncFace(MemoryStore(ttl=self.TTL, clock=self.clock))
+
+    def advance(self, store: Any, seconds: float) -> None:
+        self.run(asyncio.sleep(0))
+        self.clock.advance(seconds)
+
+    def now(self) -> float:
+        return self.clock.now
