@@ -223,6 +223,39 @@ def test_retry_with_backoff_rides_out_a_restart(face: str, fault_redis: RedisSer
             store.client.close()
 
 
+def test_first_command_after_a_restart_is_an_error_or_a_reconnect(
+    face: str, fault_redis: RedisServer
+) -> None:
+    """A pooled connection closed by a Redis restart: without retries, redis.asyncio
+    (8.x) notices only by using it. The store then raises; it never answers None
+    from a dead connection. With one retry the client reconnects by itself."""
+    stores: dict[int, Any] = {}
+    for retries in (0, 1):
+        options = client_options(face, retries=retries)
+        if face == "sync":
+            stores[retries] = RedisStore(fault_redis.client(**options))
+        else:
+            stores[retries] = SyncFacade(AsyncRedisStore(fault_redis.async_client(**options)))
+    try:
+        for store in stores.values():
+            store.set("s", session_with("s", None, n=1))
+        fault_redis.restart()
+        try:
+            first = stores[0].get("s")
+        except StoreError as error:
+            assert isinstance(error.__cause__, redis.exceptions.ConnectionError)
+        else:
+            assert first is None  # reconnected: the restarted server has no data
+        assert stores[0].get("s") is None
+        assert stores[1].get("s") is None
+    finally:
+        for store in stores.values():
+            if isinstance(store, SyncFacade):
+                store.close()
+            else:
+                store.client.close()
+
+
 class _FailingClient:
     """A client whose every command raises the given error."""
 
