@@ -14,6 +14,7 @@
 # - A MAC is always 43 ASCII characters; unsign compares all 43 in constant time
 #   against each secret in order and returns the value before the last ".".
 
+cimport cython
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from libc.stdint cimport uint8_t, uint32_t
 from libc.string cimport memcpy, memset
@@ -136,6 +137,7 @@ cdef inline tuple _check_secrets(object secrets):
     return <tuple>secrets
 
 
+@cython.final
 cdef class Signer:
     # The first docstring line is the __text_signature__ that inspect reads.
     """Signer(secrets)
