@@ -18,8 +18,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-import redis
-import redis.asyncio
 from pytest_benchmark.fixture import BenchmarkFixture
 
 from benchmarks import apps
