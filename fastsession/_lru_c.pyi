@@ -10,7 +10,7 @@ class LRUCache:
     def __init__(
         self,
         max_entries: int,
-        clock: Callable[[], float] = ...,
+        clock: Callable[[], float] | None = ...,
         on_expire: Callable[[str, bytes], None] | None = None,
         on_evict: Callable[[str, bytes], None] | None = None,
     ) -> None: ...

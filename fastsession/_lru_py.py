@@ -23,6 +23,9 @@ the twins equal):
   in removal order. If any raise, the others still run, then the first
   exception propagates to the caller.
 
+``clock=None`` follows ``fastsession._clock.now``, looked up at each call (so
+that tests can freeze it after the container was made).
+
 Thread safety: one ``threading.Lock`` around each change; the clock and the
 callbacks are called outside it.
 """
@@ -33,6 +36,8 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+
+from . import _clock
 
 RECLAIM_PER_WRITE = 2
 """Expired entries a write may reclaim from the least recently used end."""
@@ -50,7 +55,7 @@ class LRUCache:
     def __init__(
         self,
         max_entries: int,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] | None = time.time,
         on_expire: Callback | None = None,
         on_evict: Callback | None = None,
     ) -> None:
@@ -59,6 +64,8 @@ class LRUCache:
         if max_entries < 1:
             raise ValueError("max_entries must be at least 1")
         self._max = max_entries
+        if clock is not None and not callable(clock):
+            raise TypeError("clock must be callable or None")
         self._clock = clock
         self._on_expire = on_expire
         self._on_evict = on_evict
@@ -67,7 +74,7 @@ class LRUCache:
         self._lock = threading.Lock()
 
     def get(self, key: str) -> bytes | None:
-        now = self._clock()
+        now = self._now()
         with self._lock:
             entry = self._data.get(key)
             if entry is None:
@@ -80,7 +87,7 @@ class LRUCache:
         return None
 
     def peek(self, key: str) -> bytes | None:
-        now = self._clock()
+        now = self._now()
         with self._lock:
             entry = self._data.get(key)
             if entry is None:
@@ -97,7 +104,7 @@ class LRUCache:
         if not isinstance(value, bytes):
             raise TypeError("value must be bytes")
         deadline = float(deadline)
-        now = self._clock()
+        now = self._now()
         with self._lock:
             self._data[key] = (value, deadline)
             self._data.move_to_end(key)
@@ -107,7 +114,7 @@ class LRUCache:
 
     def touch(self, key: str, deadline: float) -> bool:
         deadline = float(deadline)
-        now = self._clock()
+        now = self._now()
         with self._lock:
             entry = self._data.get(key)
             if entry is None:
@@ -131,7 +138,7 @@ class LRUCache:
             return self._data.pop(key, None) is not None
 
     def items(self) -> list[tuple[str, bytes]]:
-        now = self._clock()
+        now = self._now()
         live: list[tuple[str, bytes]] = []
         expired: list[_Victim] = []
         with self._lock:
@@ -148,7 +155,7 @@ class LRUCache:
         return live
 
     def sweep(self, limit: int) -> int:
-        now = self._clock()
+        now = self._now()
         found: list[_Victim] = []
         with self._lock:
             data = self._data
@@ -170,6 +177,9 @@ class LRUCache:
 
     def __len__(self) -> int:
         return len(self._data)
+
+    def _now(self) -> float:
+        return _clock.now() if self._clock is None else self._clock()
 
     def _make_room(self, written: str, now: float) -> list[_Victim] | None:
         # Called with the lock held, right after `written` became most recent.

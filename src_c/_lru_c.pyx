@@ -41,6 +41,11 @@ from cpython.unicode cimport PyUnicode_CheckExact, PyUnicode_FromObject
 
 import time
 
+from . import _clock as _clock_module
+
+# Read straight from the module's namespace: cheaper than getattr at each call.
+cdef dict _clock_namespace = _clock_module.__dict__
+
 cdef extern from "Python.h":
     Py_ssize_t PyDict_GET_SIZE(object)
 
@@ -106,13 +111,14 @@ cdef class _Node:
 cdef class LRUCache:
     """LRUCache(max_entries, clock=time.time, on_expire=None, on_evict=None)
 
+    ``clock=None`` follows ``fastsession._clock.now``, looked up at each call.
+
     Bounded LRU of ``bytes`` with a per-entry deadline in clock seconds."""
 
     cdef dict _map
     cdef _Node _root
     cdef Py_ssize_t _max
     cdef object _clock
-    cdef bint _wallclock
     cdef object _on_expire
     cdef object _on_evict
 
@@ -122,10 +128,9 @@ cdef class LRUCache:
         if max_entries < 1:
             raise ValueError("max_entries must be at least 1")
         self._max = max_entries
+        if clock is not None and not callable(clock):
+            raise TypeError("clock must be callable or None")
         self._clock = clock
-        # time.time reads the same clock without a Python call (and so without
-        # a point where another thread could run).
-        self._wallclock = clock is _time_time
         self._on_expire = on_expire
         self._on_evict = on_evict
         self._map = {}
@@ -165,11 +170,21 @@ cdef class LRUCache:
             p = nxt
         self._root.prev = self._root.next = <PyObject*>self._root
 
+    cdef inline object _clock_fn(self):
+        if self._clock is not None:
+            return self._clock
+        cdef PyObject* now = PyDict_GetItemWithError(_clock_namespace, "now")
+        if now == NULL:
+            return _clock_module.now  # raises the AttributeError
+        return <object>now
+
     cdef inline int _read_clock(self, _Now* now) except -1:
-        # A Python clock may let other threads run: callers read it before
-        # changing anything, and recheck what they hold afterwards.
-        if not self._wallclock:
-            now.t = self._clock()
+        # time.time is read in C: cheaper, and no Python call. Any other clock
+        # may let other threads run: callers read it before changing anything,
+        # and recheck what they hold afterwards.
+        clock = self._clock_fn()
+        if clock is not _time_time:
+            now.t = clock()
             now.exact = True
         elif FASTSESSION_HAVE_COARSE:
             now.t = fastsession_coarse_clock()
@@ -180,9 +195,10 @@ cdef class LRUCache:
         return 0
 
     cdef inline double _exact_now(self) except? -1.0:
-        if self._wallclock:
+        clock = self._clock_fn()
+        if clock is _time_time:
             return fastsession_wallclock()
-        return self._clock()
+        return clock()
 
     cdef inline _Node _lookup(self, object key):
         cdef PyObject* p = PyDict_GetItemWithError(self._map, key)

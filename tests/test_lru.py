@@ -87,6 +87,29 @@ def test_default_clock_is_exact_near_deadlines(lru_impl: Impl) -> None:
     assert cache.get("b") == b"v"
 
 
+def test_clock_none_follows_the_library_clock(
+    lru_impl: Impl, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    import fastsession._clock
+
+    cache = lru_impl.LRUCache(4, None)
+    cache.set("wall", b"1", time.time() - 0.001)
+    assert cache.get("wall") is None  # fastsession._clock.now is time.time
+    cache.set("a", b"1", T0 + 10)
+    monkeypatch.setattr(fastsession._clock, "now", clock)  # frozen after construction
+    assert cache.get("a") == b"1"
+    clock.advance(10)
+    assert cache.get("a") is None
+    assert cache.touch("a", T0 + 100) is False
+
+
+def test_clock_must_be_callable(lru_impl: Impl) -> None:
+    with pytest.raises(TypeError, match="clock"):
+        lru_impl.LRUCache(4, 5.0)
+
+
 def test_keys_and_values_are_typed(lru_impl: Impl, clock: FakeClock) -> None:
     cache = make(lru_impl, clock)
     with pytest.raises(TypeError):

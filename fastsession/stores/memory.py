@@ -23,12 +23,6 @@ from . import Store
 RecordCallback = Callable[[str, Record], object]
 
 
-def _wall_clock() -> float:
-    # Looked up at each call, so that freezing fastsession._clock.now in tests
-    # reaches stores built before it was frozen.
-    return _clock.now()
-
-
 class MemoryStore(Store):
     """Sessions in this process: at most ``max_entries``, least recently used evicted.
 
@@ -39,7 +33,8 @@ class MemoryStore(Store):
     :param on_expire: ``(sid, record)``, called when an expired session is dropped.
     :param on_evict: ``(sid, record)``, called when a live session is dropped
         to stay within ``max_entries``.
-    :param clock: seconds since the epoch; by default ``fastsession._clock.now``.
+    :param clock: seconds since the epoch; by default ``fastsession._clock.now``,
+        looked up at each call.
 
     Expired sessions are reclaimed when read, a few at a time by later writes,
     and by ``length()``; none of it needs a background thread. Callbacks are
@@ -63,13 +58,13 @@ class MemoryStore(Store):
         on_evict: RecordCallback | None = None,
         clock: Callable[[], float] | None = None,
     ) -> None:
-        if clock is not None and not callable(clock):
-            raise TypeError("clock must be callable")
         self._ttl = _positive_seconds("ttl", ttl)
-        self._now: Callable[[], float] = clock if clock is not None else _wall_clock
+        self._clock = clock
+        # None: the kernel follows fastsession._clock.now at each call (tests
+        # freeze it), reading the wall clock in C while it is time.time.
         self._lru = LRUCache(
             max_entries,
-            self._now,
+            clock,
             on_expire=_reporting("on_expire", on_expire),
             on_evict=_reporting("on_evict", on_evict),
         )
@@ -111,7 +106,8 @@ class MemoryStore(Store):
     def _deadline(self, session: StorableSession) -> float:
         expires = session.cookie.expires
         if expires is None:
-            return self._now() + self._ttl
+            now = _clock.now() if self._clock is None else self._clock()
+            return now + self._ttl
         return expires.timestamp()
 
 
