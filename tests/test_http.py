@@ -4,24 +4,17 @@ on 127.0.0.1, driven by an HTTP client that keeps cookies."""
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
+from app_servers import UvicornThread, WaitressThread
 
 from fastsession import AsyncStore, MemoryStore, SessionMiddleware, WSGISessionMiddleware
 
 SECRET = "a-test-secret-that-is-long-enough-0123456789"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class SlowStore(AsyncStore):
@@ -101,29 +94,10 @@ def wsgi_app() -> Any:
 
 @pytest.fixture(params=["uvicorn", "waitress"])
 def base_url(request: pytest.FixtureRequest) -> Iterator[str]:
-    port = free_port()
-    if request.param == "uvicorn":
-        import uvicorn
-
-        server = uvicorn.Server(uvicorn.Config(starlette_app(), host="127.0.0.1", port=port,
-                                               log_level="warning", lifespan="off"))
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 10
-        while not server.started and time.monotonic() < deadline:
-            time.sleep(0.02)
-        yield f"http://127.0.0.1:{port}"
-        server.should_exit = True
-        thread.join(5)
-    else:
-        from waitress.server import create_server
-
-        server = create_server(wsgi_app(), host="127.0.0.1", port=port, threads=4)
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        yield f"http://127.0.0.1:{port}"
-        server.close()
-        thread.join(5)
+    server = UvicornThread(starlette_app()) if request.param == "uvicorn" else WaitressThread(wsgi_app())
+    server.start()
+    yield server.url
+    server.stop()
 
 
 def test_counter_login_and_logout_over_http(base_url: str) -> None:

@@ -8,6 +8,7 @@ import logging
 from urllib.parse import unquote
 from typing import Any
 
+import httpx
 import pytest
 
 import fastsession
@@ -613,7 +614,6 @@ def test_asgi_scope_names_for_starlette() -> None:
     from starlette.requests import Request
     from starlette.responses import JSONResponse
     from starlette.routing import Route
-    from starlette.testclient import TestClient
 
     async def home(request: Request) -> JSONResponse:
         request.session["n"] = request.session.get("n", 0) + 1
@@ -621,7 +621,52 @@ def test_asgi_scope_names_for_starlette() -> None:
 
     app = Starlette(routes=[Route("/", home)])
     app.add_middleware(SessionMiddleware, secret=SECRET)
-    with TestClient(app) as tc:
-        first = tc.get("/").json()
-        second = tc.get("/").json()
+
+    async def run() -> tuple[Any, Any]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            return (await client.get("/")).json(), (await client.get("/")).json()
+
+    first, second = asyncio.run(run())
     assert (first["n"], second["n"]) == (1, 2) and first["sid"] == second["sid"]
+
+
+def test_websocket_scopes_get_a_session() -> None:
+    store = RecordingStore()
+    seen: list[Any] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        assert (await receive())["type"] == "websocket.connect"
+        scope["session"]["ws"] = True
+        await send({"type": "websocket.accept"})
+        scope["session"]["messages"] = 1  # changed during the connection
+        await send({"type": "websocket.close", "code": 1000})
+
+    mw = SessionMiddleware(app, secret=SECRET, store=store)
+
+    async def receive() -> Any:
+        return {"type": "websocket.connect"}
+
+    async def send(message: Any) -> None:
+        seen.append(message)
+
+    scope = {"type": "websocket", "path": "/ws", "scheme": "ws", "headers": [], "query_string": b""}
+    asyncio.run(mw(scope, receive, send))
+    accept = seen[0]
+    assert accept["type"] == "websocket.accept"
+    assert [k for k, _ in accept["headers"]] == [b"set-cookie"]
+    assert [op for op, _ in store.ops] == ["set", "set"]
+    (sid, raw), = store.raw_items()
+    assert json.loads(raw)["messages"] == 1 and json.loads(raw)["ws"] is True
+
+
+def test_lifespan_and_other_scopes_pass_through() -> None:
+    calls: list[str] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        calls.append(scope["type"])
+        assert "session" not in scope
+
+    mw = SessionMiddleware(app, secret=SECRET)
+    asyncio.run(mw({"type": "lifespan"}, None, None))  # type: ignore[arg-type]
+    assert calls == ["lifespan"]
