@@ -204,10 +204,10 @@ class RequestState:
         # "auto" is resolved for mapping and callable options alike (express
         # 1.19 leaves it unresolved for callables, which is a bug).
         if options.get("secure") == "auto":
-            cookie._fields["secure"] = self.is_secure()
+            cookie.put("secure", self.is_secure())
         same_site = options.get("same_site")
         if isinstance(same_site, str) and same_site.lower() == "auto":
-            cookie._fields["sameSite"] = "none" if self.is_secure() else "lax"
+            cookie.put("sameSite", "none" if self.is_secure() else "lax")
         return cookie
 
     def generate(self) -> _SessionBase:

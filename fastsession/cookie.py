@@ -39,7 +39,7 @@ class Cookie:
     lifetime each touch re-applies, ``expires`` an aware UTC datetime or None.
     """
 
-    __slots__ = ("_expires", "_original", "_fields")
+    __slots__ = ("_expires", "_original", "_fields", "_shape")
 
     _expires: int | None  # epoch ms, or None for a browser-session cookie
     _original: int | None  # ms
@@ -50,6 +50,7 @@ class Cookie:
         self._expires = None
         self._original = None
         self._fields = {"httpOnly": True, "path": "/"}
+        self._shape: _Shape | None = None
         if options:
             for key, value in options.items():
                 if key == "max_age":
@@ -63,11 +64,18 @@ class Cookie:
     def from_record(cls, fields: Mapping[str, Any]) -> Cookie:
         """The cookie of a stored record (express field names; ``expires`` ISO text)."""
         self = cls.__new__(cls)
-        expires = fields.get("expires")
+        attrs = dict(fields)
+        expires = attrs.pop("expires", None)
         self._expires = parse_iso(expires) if isinstance(expires, str) else None
-        original = fields.get("originalMaxAge")
-        self._original = int(original) if isinstance(original, (int, float)) else None
-        self._fields = {k: fields[k] for k in _AFTER_EXPIRES + _BEFORE_EXPIRES if k in fields}
+        original = attrs.pop("originalMaxAge", None)
+        self._original = (
+            int(original)
+            if isinstance(original, (int, float)) and not isinstance(original, bool)
+            else None
+        )
+        # Unknown members are kept but never written, as express's Cookie does.
+        self._fields = attrs
+        self._shape = None
         return self
 
     # -- lifetime ---------------------------------------------------------------
@@ -159,20 +167,22 @@ class Cookie:
         from .options import _check_cookie_value
 
         key = next(k for k, f in _ATTR_FIELDS.items() if f == field)
-        self._fields[field] = _check_cookie_value(key, value)
+        self.put(field, _check_cookie_value(key, value))
+
+    def put(self, field: str, value: Any) -> None:
+        """Set an attribute by its express field name, unchecked (for the middleware)."""
+        self._fields[field] = value
+        self._shape = None
+
+    def _get_shape(self) -> _Shape:
+        shape = self._shape
+        if shape is None:
+            shape = self._shape = _shape_of(self._fields)
+        return shape
 
     def attribute_key(self) -> tuple[Any, ...]:
         """The attributes that shape the Set-Cookie line (a cache key)."""
-        f = self._fields
-        return (
-            f.get("domain"),
-            f.get("path"),
-            f.get("httpOnly"),
-            f.get("secure"),
-            f.get("partitioned"),
-            f.get("priority"),
-            f.get("sameSite"),
-        )
+        return self._get_shape()[2]
 
     # -- the record ---------------------------------------------------------------
 
@@ -190,7 +200,13 @@ class Cookie:
         return out
 
     def to_json(self) -> bytes:
-        return dumps(self.to_dict())
+        """``to_dict()`` as JSON; the constant parts are prepared once per attribute set."""
+        before, after, _ = self._get_shape()
+        original = b"null" if self._original is None else str(self._original).encode()
+        expires = (
+            b"null" if self._expires is None else b'"' + format_iso(self._expires).encode() + b'"'
+        )
+        return b'{"originalMaxAge":' + original + before + expires + after
 
     def __repr__(self) -> str:
         return f"Cookie({self.to_dict()!r})"
@@ -201,6 +217,36 @@ class Cookie:
         return self.to_dict() == other.to_dict()
 
     __hash__ = None  # type: ignore[assignment]
+
+
+_Shape = tuple[bytes, bytes, tuple[Any, ...]]
+_SHAPES: dict[tuple[Any, ...], _Shape] = {}
+_SHAPES_MAX = 1024
+
+
+def _shape_of(fields: dict[str, Any]) -> _Shape:
+    """The JSON around ``expires`` and the Set-Cookie cache key, for an attribute set."""
+    try:
+        key = tuple(fields.items())
+        shape = _SHAPES.get(key)
+    except TypeError:  # an unhashable value read from a store
+        key, shape = (), None
+    if shape is None:
+        before = b"".join(
+            b',"' + k.encode() + b'":' + dumps(fields[k]) for k in _BEFORE_EXPIRES if k in fields
+        )
+        after = b"".join(
+            b',"' + k.encode() + b'":' + dumps(fields[k]) for k in _AFTER_EXPIRES if k in fields
+        )
+        g = fields.get
+        cache_key = (g("domain"), g("path"), g("httpOnly"), g("secure"), g("partitioned"),
+                     g("priority"), g("sameSite"))
+        shape = (before + b',"expires":', after + b"}", cache_key)
+        if key:
+            if len(_SHAPES) >= _SHAPES_MAX:
+                _SHAPES.clear()
+            _SHAPES[key] = shape
+    return shape
 
 
 def same_site_token(value: Any) -> str | None:
