@@ -74,20 +74,23 @@ class LRUCache:
         self._lock = threading.Lock()
 
     def get(self, key: str) -> bytes | None:
-        now = self._now()
+        clock = self._clock
+        now = _clock.now() if clock is None else clock()
         with self._lock:
-            entry = self._data.get(key)
+            data = self._data
+            entry = data.get(key)
             if entry is None:
                 return None
             if entry[1] > now:
-                self._data.move_to_end(key)
+                data.move_to_end(key)
                 return entry[0]
-            del self._data[key]
+            del data[key]
         self._expired(key, entry[0])
         return None
 
     def peek(self, key: str) -> bytes | None:
-        now = self._now()
+        clock = self._clock
+        now = _clock.now() if clock is None else clock()
         with self._lock:
             entry = self._data.get(key)
             if entry is None:
@@ -104,7 +107,8 @@ class LRUCache:
         if not isinstance(value, bytes):
             raise TypeError("value must be bytes")
         deadline = float(deadline)
-        now = self._now()
+        clock = self._clock
+        now = _clock.now() if clock is None else clock()
         with self._lock:
             self._data[key] = (value, deadline)
             self._data.move_to_end(key)
@@ -114,7 +118,8 @@ class LRUCache:
 
     def touch(self, key: str, deadline: float) -> bool:
         deadline = float(deadline)
-        now = self._now()
+        clock = self._clock
+        now = _clock.now() if clock is None else clock()
         with self._lock:
             entry = self._data.get(key)
             if entry is None:
@@ -138,7 +143,8 @@ class LRUCache:
             return self._data.pop(key, None) is not None
 
     def items(self) -> list[tuple[str, bytes]]:
-        now = self._now()
+        clock = self._clock
+        now = _clock.now() if clock is None else clock()
         live: list[tuple[str, bytes]] = []
         expired: list[_Victim] = []
         with self._lock:
@@ -155,7 +161,8 @@ class LRUCache:
         return live
 
     def sweep(self, limit: int) -> int:
-        now = self._now()
+        clock = self._clock
+        now = _clock.now() if clock is None else clock()
         found: list[_Victim] = []
         with self._lock:
             data = self._data
@@ -177,9 +184,6 @@ class LRUCache:
 
     def __len__(self) -> int:
         return len(self._data)
-
-    def _now(self) -> float:
-        return _clock.now() if self._clock is None else self._clock()
 
     def _make_room(self, written: str, now: float) -> list[_Victim] | None:
         # Called with the lock held, right after `written` became most recent.
