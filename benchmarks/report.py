@@ -44,6 +44,13 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def load_average() -> str:
+    try:
+        return " / ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "n/a"
+
+
 def machine() -> dict[str, str]:
     info = {
         "CPU": cpu_model(),
@@ -138,6 +145,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     mode = "quick" if args.quick else "full"
     files, notes = bench_files()
+    # Other work on the machine inflates every figure: say how busy it was.
+    notes.append(f"load average (1, 5, 15 min) at the start: {load_average()}")
     failures = []
     with tempfile.TemporaryDirectory() as tmp:
         bench_json = Path(tmp) / "bench.json"
@@ -154,7 +163,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 failures.append(f"HTTP load exited with {code}: no HTTP table")
             else:
                 http = json.loads(http_json.read_text())
-    all_notes = [*notes, *failures]
+    all_notes = [*notes, f"load average at the end: {load_average()}", *failures]
     text, picture = build(data, http, all_notes)
     code = write(args.out, text, picture, {"pytest": data, "http": http, "notes": all_notes})
     return 1 if failures else code
