@@ -14,6 +14,8 @@ from typing import Any
 
 # The targets this project set itself (medians, same run).
 ADDED_US_TARGETS = {"read": 3.0, "write": 5.0}
+# What Starlette's SessionMiddleware added in-process when the targets were set.
+STARLETTE_REFERENCE_US = {"read": 15.5, "write": 30.0}
 KEEP_TARGETS = {
     ("starlette", "fastsession", "read"): 0.90,
     ("starlette", "fastsession", "write"): 0.85,
@@ -210,6 +212,26 @@ def http_table(rows: Sequence[Mapping[str, Any]]) -> list[str]:
     return [*lines, ""]
 
 
+def calibration(groups: Mapping[str, Sequence[Row]]) -> list[str]:
+    """How this run's machine state compares with the one the targets were set on,
+    gauged by Starlette's SessionMiddleware, and fastsession's cost on that scale."""
+    notes = []
+    for op, then in STARLETTE_REFERENCE_US.items():
+        rows = {r.contender: r for r in groups.get(f"middleware-asgi-{op}", [])}
+        peer, ours = rows.get("starlette"), rows.get("fastsession")
+        if peer is None or peer.added is None or peer.added <= 0:
+            continue
+        now = peer.added * 1e6
+        line = (
+            f"ASGI {op}: Starlette adds {now:.1f} µs here ({then:g} µs when the targets were set)"
+        )
+        if ours is not None and ours.added is not None:
+            scaled = ours.added * 1e6 * then / now
+            line += f"; on that scale fastsession adds {scaled:.1f} µs"
+        notes.append(line)
+    return notes
+
+
 def markdown(
     machine: Mapping[str, Any],
     groups: Mapping[str, Sequence[Row]],
@@ -225,7 +247,7 @@ def markdown(
             f"{s.get('duration')} s slices x {s.get('rounds')} rounds, uvicorn "
             f"--loop {s.get('loop')} --http {s.get('http')}"
         )
-    lines += [f"- note: {n}" for n in notes]
+    lines += [f"- note: {n}" for n in [*notes, *calibration(groups)]]
     lines += [
         "",
         "Ratios are from this one run. Kernels: time / fastsession's time (above 1: "

@@ -180,3 +180,19 @@ def test_svg_is_well_formed_with_one_bar_per_compared_row() -> None:
     assert len(bars) == 2 + 1 + 1  # two kernels, one middleware, one HTTP row
     texts = [e.text for e in root.iter("{http://www.w3.org/2000/svg}text")]
     assert "5.00×" in texts and "+4.0 µs" in texts and "55%" in texts
+
+
+def test_calibration_scales_fastsession_by_starlettes_cost_in_this_run() -> None:
+    group = "middleware-asgi-read"
+    data = {
+        "benchmarks": [
+            bench("t[b]", group, 1e-6, contender="bare", baseline="bare", op="read"),
+            bench("t[s]", group, 32e-6, contender="starlette", baseline="bare", op="read"),
+            bench("t[f]", group, 5e-6, contender="fastsession", baseline="bare", op="read"),
+        ]
+    }
+    notes = ratios.calibration(ratios.grouped(ratios.entries(data)))
+    assert notes == [
+        "ASGI read: Starlette adds 31.0 µs here (15.5 µs when the targets were set); "
+        "on that scale fastsession adds 2.0 µs"
+    ]
