@@ -111,9 +111,8 @@ cdef class _Node:
 cdef class LRUCache:
     """LRUCache(max_entries, clock=time.time, on_expire=None, on_evict=None)
 
-    ``clock=None`` follows ``fastsession._clock.now``, looked up at each call.
-
-    Bounded LRU of ``bytes`` with a per-entry deadline in clock seconds."""
+    Bounded LRU of ``bytes`` with a per-entry deadline in clock seconds.
+    ``clock=None`` follows ``fastsession._clock.now``, looked up at each call."""
 
     cdef dict _map
     cdef _Node _root
