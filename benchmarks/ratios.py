@@ -39,6 +39,7 @@ class Row:
     added: float | None = None  # middleware only: seconds over the baseline
     target: float | None = None  # middleware only: the added-µs target, if any
     is_reference: bool = False
+    baseline: str | None = None  # middleware only: the bare variant it is measured against
 
 
 def _split_name(name: str) -> tuple[list[str], str | None]:
@@ -139,8 +140,12 @@ def middleware_rows(group: Sequence[Entry]) -> list[Row]:
             is_base = e.contender == baseline
             extra = None if is_base else added.get(e.contender)
             ratio = extra / ref_added if extra is not None and ref_added and ref_added > 0 else None
-            target = ADDED_US_TARGETS.get(op) if e is ref else None
-            rows.append(Row(e.group, e.contender, e.seconds, ratio, extra, target, e is ref))
+            # The targets are for the MemoryStore groups, not for other stores'.
+            in_scope = e.group.startswith("middleware-")
+            target = ADDED_US_TARGETS.get(op) if e is ref and in_scope else None
+            rows.append(
+                Row(e.group, e.contender, e.seconds, ratio, extra, target, e is ref, baseline)
+            )
     return rows
 
 
@@ -148,11 +153,14 @@ def grouped(found: Iterable[Entry]) -> dict[str, list[Row]]:
     groups: dict[str, list[Entry]] = {}
     for e in found:
         groups.setdefault(e.group, []).append(e)
+
+    def is_middleware(name: str) -> bool:
+        return all("baseline" in e.extra for e in groups[name])
+
     out = {}
-    for name in sorted(groups, key=lambda g: (g.startswith("middleware"), g)):
+    for name in sorted(groups, key=lambda g: (is_middleware(g), not g.startswith("middleware"), g)):
         members = groups[name]
-        is_mw = all("baseline" in e.extra for e in members)
-        out[name] = middleware_rows(members) if is_mw else kernel_rows(members)
+        out[name] = middleware_rows(members) if is_middleware(name) else kernel_rows(members)
     return out
 
 
@@ -168,7 +176,7 @@ def _ratio(r: float | None) -> str:
 
 
 def group_table(name: str, rows: Sequence[Row]) -> list[str]:
-    if rows and rows[0].group.startswith("middleware") or any(r.added is not None for r in rows):
+    if any(r.baseline is not None for r in rows):
         lines = [
             f"### {name}",
             "",

@@ -196,3 +196,19 @@ def test_calibration_scales_fastsession_by_starlettes_cost_in_this_run() -> None
         "ASGI read: Starlette adds 31.0 µs here (15.5 µs when the targets were set); "
         "on that scale fastsession adds 2.0 µs"
     ]
+
+
+def test_other_stores_middleware_groups_have_no_memorystore_target() -> None:
+    group = "redis-asgi-read"
+    data = {
+        "benchmarks": [
+            bench("t[b]", group, 1e-6, contender="bare", baseline="bare", op="read"),
+            bench("t[f]", group, 90e-6, contender="fastsession-async", baseline="bare", op="read"),
+            bench("t[s]", group, 180e-6, contender="starsessions", baseline="bare", op="read"),
+        ]
+    }
+    groups = ratios.grouped(ratios.entries(data))
+    rows = {r.contender: r for r in groups[group]}
+    assert rows["fastsession-async"].is_reference and rows["fastsession-async"].target is None
+    assert rows["starsessions"].ratio == pytest.approx(179 / 89)
+    assert "added vs bare" in "\n".join(ratios.group_table(group, groups[group]))
