@@ -1,8 +1,6 @@
 """Stub of the compiled cookie kernel (src_c/_cookies_c.pyx); twin of _cookies_py."""
 
-from typing import final
-
-from typing_extensions import Self
+from typing import Self, final
 
 __all__ = ["CookieTemplate", "encode", "lookup", "parse", "serialize"]
 

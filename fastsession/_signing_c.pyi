@@ -1,8 +1,6 @@
 """Stub of the compiled signing kernel (src_c/_signing_c.pyx); twin of _signing_py."""
 
-from typing import final
-
-from typing_extensions import Self
+from typing import Self, final
 
 __all__ = ["Signer", "sign", "unsign"]
 

@@ -7,14 +7,14 @@ types: seconds and aware datetimes instead of JS numbers and Dates.
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from ._speedups import parse as _parse
 from ._speedups import serialize as _serialize
 
 __all__ = ["parse", "serialize"]
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _SECOND = timedelta(seconds=1)
 
 

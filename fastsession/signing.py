@@ -8,14 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import lru_cache
-from typing import Union
 
 from ._speedups import Signer
 from ._types import SignerLike
 
 __all__ = ["Secret", "normalize_secrets", "sign", "unsign"]
 
-Secret = Union[str, bytes, Sequence[Union[str, bytes]]]
+Secret = str | bytes | Sequence[str | bytes]
 """A secret, or a non-empty sequence of them: the first signs, all verify."""
 
 
@@ -27,9 +26,7 @@ def _key(secret: object) -> bytes:
             return secret.encode()
         except UnicodeEncodeError:
             # Node encodes a lone surrogate as U+FFFD.
-            return "".join(
-                "\ufffd" if "\ud800" <= ch <= "\udfff" else ch for ch in secret
-            ).encode()
+            return "".join("\ufffd" if "\ud800" <= ch <= "\udfff" else ch for ch in secret).encode()
     raise TypeError(f"a secret must be str or bytes, not {type(secret).__name__}")
 
 

@@ -63,8 +63,9 @@ HEADER = st.one_of(
     st.lists(st.one_of(PAIR, SOUP), max_size=20).map("; ".join),
     # Huge headers (hundreds of cookies, tens of KB) from a few repeated pieces:
     # generating each piece separately would be slow for no extra coverage.
-    st.tuples(st.lists(st.one_of(PAIR, SOUP), min_size=1, max_size=4), st.integers(50, 2000))
-    .map(lambda p: ";".join(p[0] * p[1])),
+    st.tuples(st.lists(st.one_of(PAIR, SOUP), min_size=1, max_size=4), st.integers(50, 2000)).map(
+        lambda p: ";".join(p[0] * p[1])
+    ),
 )
 SECRETS = st.lists(st.binary(max_size=100), min_size=1, max_size=3).map(tuple)
 B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
@@ -120,10 +121,15 @@ def test_unsign_arbitrary_text(signed: str, secrets: tuple[bytes, ...]) -> None:
     assert result == reference_unsign(signed, secrets)
 
 
-@given(value=st.one_of(st.none(), st.integers(), st.binary()), secrets=st.one_of(
-    st.tuples(), st.lists(st.binary(max_size=3), max_size=2), st.tuples(st.text(max_size=2)),
-    SECRETS,
-))
+@given(
+    value=st.one_of(st.none(), st.integers(), st.binary()),
+    secrets=st.one_of(
+        st.tuples(),
+        st.lists(st.binary(max_size=3), max_size=2),
+        st.tuples(st.text(max_size=2)),
+        SECRETS,
+    ),
+)
 def test_signing_bad_arguments(value: Any, secrets: Any) -> None:
     same("unsign", value, secrets, py=sign_py, c=sign_c)
     same("Signer", secrets, py=sign_py, c=sign_c)
@@ -163,7 +169,9 @@ DOMAIN = st.one_of(
     st.lists(st.text(alphabet="aZ0-", max_size=65), min_size=1, max_size=3).map(".".join),
     st.builds(lambda d: "." + d, st.text(alphabet="az.-", max_size=10)),
 )
-PATH = st.one_of(MAYBE_TEXT, st.text(alphabet=st.characters(min_codepoint=0x1F, max_codepoint=0x80)))
+PATH = st.one_of(
+    MAYBE_TEXT, st.text(alphabet=st.characters(min_codepoint=0x1F, max_codepoint=0x80))
+)
 PRIORITY = st.one_of(MAYBE_TEXT, st.sampled_from(["low", "medium", "high", "Low"]), st.integers())
 SAME_SITE = st.one_of(MAYBE_TEXT, st.sampled_from(["strict", "lax", "none", "auto"]), st.booleans())
 EXPIRES = st.one_of(
@@ -175,24 +183,46 @@ EXPIRES = st.one_of(
 )
 MAX_AGE = st.one_of(st.none(), st.integers(), st.floats(), st.text(max_size=3))
 FLAG = st.one_of(st.booleans(), st.none(), st.integers(-1, 1), st.text(max_size=1))
-TEMPLATE = st.tuples(st.one_of(TOKEN, SOUP, st.none()), DOMAIN, PATH, FLAG, FLAG, FLAG, PRIORITY,
-                     SAME_SITE)
+TEMPLATE = st.tuples(
+    st.one_of(TOKEN, SOUP, st.none()), DOMAIN, PATH, FLAG, FLAG, FLAG, PRIORITY, SAME_SITE
+)
 
 
-@given(template=TEMPLATE, value=st.one_of(st.text(max_size=30), st.none()), max_age=MAX_AGE,
-       expires=EXPIRES)
-def test_serialize_agrees(template: tuple[Any, ...], value: Any, max_age: Any,
-                          expires: Any) -> None:
+@given(
+    template=TEMPLATE,
+    value=st.one_of(st.text(max_size=30), st.none()),
+    max_age=MAX_AGE,
+    expires=EXPIRES,
+)
+def test_serialize_agrees(
+    template: tuple[Any, ...], value: Any, max_age: Any, expires: Any
+) -> None:
     name, domain, path, http_only, secure, partitioned, priority, same_site = template
     # Messages too: both twins report the first failing check, in cookie's order.
-    same("serialize", name, value, max_age, domain, path, expires, http_only, secure,
-         partitioned, priority, same_site, py=cook_py, c=cook_c)
+    same(
+        "serialize",
+        name,
+        value,
+        max_age,
+        domain,
+        path,
+        expires,
+        http_only,
+        secure,
+        partitioned,
+        priority,
+        same_site,
+        py=cook_py,
+        c=cook_c,
+    )
 
 
-@given(template=TEMPLATE, values=st.lists(st.text(max_size=30), min_size=1, max_size=3),
-       expires=st.lists(EXPIRES, min_size=1, max_size=4))
-def test_template_agrees(template: tuple[Any, ...], values: list[str],
-                         expires: list[Any]) -> None:
+@given(
+    template=TEMPLATE,
+    values=st.lists(st.text(max_size=30), min_size=1, max_size=3),
+    expires=st.lists(EXPIRES, min_size=1, max_size=4),
+)
+def test_template_agrees(template: tuple[Any, ...], values: list[str], expires: list[Any]) -> None:
     built = same("CookieTemplate", *template, py=cook_py, c=cook_c)
     if not isinstance(built, cook_py.CookieTemplate):
         return  # both twins raised the same error
@@ -201,5 +231,20 @@ def test_template_agrees(template: tuple[Any, ...], values: list[str],
         for when in expires:
             result = same("render", value, when, py=twins[0], c=twins[1])
             name, domain, path, http_only, secure, partitioned, priority, same_site = template
-            assert result == outcome(cook_py.serialize, name, value, None, domain, path, when,
-                                     http_only, secure, partitioned, priority, same_site)[1]
+            assert (
+                result
+                == outcome(
+                    cook_py.serialize,
+                    name,
+                    value,
+                    None,
+                    domain,
+                    path,
+                    when,
+                    http_only,
+                    secure,
+                    partitioned,
+                    priority,
+                    same_site,
+                )[1]
+            )

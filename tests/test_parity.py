@@ -50,7 +50,7 @@ def signature(obj: Any) -> inspect.Signature:
         if not (isinstance(obj, type) and line.startswith(obj.__name__ + "(")):
             raise
         namespace = dict(vars(importlib.import_module(obj.__module__)))
-        exec(f"def _signature{line[len(obj.__name__):]}: pass", namespace)
+        exec(f"def _signature{line[len(obj.__name__) :]}: pass", namespace)
         return inspect.signature(namespace["_signature"])
 
 

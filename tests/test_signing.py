@@ -9,9 +9,9 @@ import random
 from typing import Any
 
 import pytest
+from conftest import Impl, load_vector
 
 from fastsession import signing
-from conftest import Impl, load_vector
 
 VECTORS = load_vector("signature.json")
 
