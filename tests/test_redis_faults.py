@@ -15,6 +15,8 @@ import pytest
 import redis
 import redis.asyncio.retry
 import redis.exceptions
+import valkey
+import valkey.exceptions
 from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.retry import Retry
 from redis_server import RedisServer, fault_redis, free_port, require_redis
@@ -256,6 +258,22 @@ def test_first_command_after_a_restart_is_an_error_or_a_reconnect(
                 store.client.close()
 
 
+def test_valkey_client_down_then_back(fault_redis: RedisServer) -> None:
+    client = valkey.Valkey(host="127.0.0.1", port=fault_redis.port, socket_timeout=TIMEOUT)
+    store = RedisStore(client)
+    try:
+        store.set("s", session_with("s", None, n=1))
+        fault_redis.kill()
+        raises_store_error(lambda: store.get("s"), valkey.exceptions.ConnectionError)
+        fault_redis.start()
+        assert store.get("s") is None
+        store.set("s", session_with("s", None, n=2))
+        record = store.get("s")
+        assert record is not None and record["n"] == 2
+    finally:
+        client.close()  # type: ignore[no-untyped-call]
+
+
 class _FailingClient:
     """A client whose every command raises the given error."""
 
@@ -280,8 +298,11 @@ class _FailingClient:
         redis.exceptions.AuthenticationError("WRONGPASS"),
         redis.exceptions.ClusterDownError("CLUSTERDOWN"),
         ConnectionResetError("reset"),
+        valkey.exceptions.ConnectionError("refused"),
+        valkey.exceptions.TimeoutError("timed out"),
+        valkey.exceptions.ResponseError("ERR"),
     ],
-    ids=lambda e: type(e).__name__,
+    ids=lambda e: f"{type(e).__module__.split('.')[0]}-{type(e).__name__}",
 )
 def test_every_client_error_becomes_a_store_error(error: BaseException) -> None:
     store = RedisStore(_FailingClient(error))

@@ -15,6 +15,8 @@ import redis
 import redis.asyncio
 import redis.asyncio.cluster
 import redis.cluster
+import valkey
+import valkey.asyncio
 from conftest import load_vector
 from redis_server import CommandLog, RedisClusterServers, RedisServer, redis_db, redis_server
 from redis_support import StandInSession, SyncFacade, session_with
@@ -539,3 +541,20 @@ class TestAsyncRedisClusterStoreContract(AsyncStoreContract):
 
     def advance(self, store: Any, seconds: float) -> None:
         advance_redis(self.servers, seconds)
+
+
+class TestValkeyClientContract(TestRedisStoreContract):
+    """A Valkey client (valkey-py, redis-py's fork) against the same server."""
+
+    @pytest.fixture
+    def store(self, redis_db: RedisServer) -> Iterator[RedisStore]:
+        self.servers = [redis_db]
+        client = valkey.Valkey(host="127.0.0.1", port=redis_db.port)
+        yield RedisStore(client, ttl=self.TTL)
+        client.close()  # type: ignore[no-untyped-call]
+
+
+class TestAsyncValkeyClientContract(TestAsyncRedisStoreContract):
+    async def make_store(self) -> AsyncRedisStore:
+        client = valkey.asyncio.Valkey(host="127.0.0.1", port=self.servers[0].port)
+        return AsyncRedisStore(client, ttl=self.TTL)
