@@ -171,6 +171,10 @@ def fmt_time(seconds: float) -> str:
     return f"{us:.2f} µs" if us >= 1 else f"{us * 1000:.0f} ns"
 
 
+def fmt_added(seconds: float) -> str:
+    return ("-" if seconds < 0 else "+") + fmt_time(abs(seconds))
+
+
 def _ratio(r: float | None) -> str:
     return "n/a" if r is None else f"{r:.2f}×"
 
@@ -184,7 +188,7 @@ def group_table(name: str, rows: Sequence[Row]) -> list[str]:
             "|---|---:|---:|---:|---|",
         ]
         for r in rows:
-            added = "baseline" if r.added is None else f"{r.added * 1e6:+.2f} µs"
+            added = "baseline" if r.added is None else fmt_added(r.added)
             target = ""
             if r.target is not None and r.added is not None:
                 met = "met" if r.added * 1e6 <= r.target else "MISSED"
