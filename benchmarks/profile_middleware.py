@@ -16,6 +16,7 @@ import asyncio
 import cProfile
 import pstats
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -66,8 +67,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     profiler = None if args.no_profile else cProfile.Profile()
     if profiler:
         profiler.enable()
+    started = time.perf_counter()
     for _ in range(rounds):
         run()
+    elapsed = time.perf_counter() - started
+    if not profiler:
+        print(
+            f"{variant.protocol} {args.op} {variant.name}: {rounds * CALLS} requests, "
+            f"{elapsed / (rounds * CALLS) * 1e6:.2f} µs each (wall, app included)"
+        )
     if profiler:
         profiler.disable()
         stats = pstats.Stats(profiler)
