@@ -356,6 +356,15 @@ def redis_db(redis_server: RedisServer) -> RedisServer:
     return redis_server
 
 
+@pytest.fixture(scope="module")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisClusterServers]:
+    """Three primaries in cluster mode, shared by a module's tests."""
+    servers = RedisClusterServers(tmp_path_factory.mktemp("cluster"))
+    servers.start()
+    yield servers
+    servers.stop()
+
+
 @pytest.fixture
 def fault_redis(tmp_path: Path) -> Iterator[RedisServer]:
     """A server of this test's own, free to be stopped, killed or frozen."""
@@ -372,6 +381,7 @@ __all__ = [
     "RedisServer",
     "fault_redis",
     "free_port",
+    "redis_cluster",
     "redis_db",
     "redis_server",
     "require_redis",

@@ -15,12 +15,9 @@ import redis
 import redis.asyncio
 import redis.asyncio.cluster
 import redis.cluster
-import valkey
-import valkey.asyncio
 from conftest import load_vector
-from redis_server import CommandLog, RedisClusterServers, RedisServer, redis_db, redis_server
+from redis_server import CommandLog, RedisServer, redis_db, redis_server
 from redis_support import StandInSession, SyncFacade, session_with
-from store_contract import AsyncStoreContract, StoreContract
 
 import fastsession._clock
 from fastsession.errors import CorruptSessionError
@@ -374,62 +371,6 @@ def test_sessions_are_visible_to_the_other_face(redis_db: RedisServer) -> None:
         sync_store.client.close()
 
 
-# ---------------------------------------------------------------- cluster
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisClusterServers]:
-    servers = RedisClusterServers(tmp_path_factory.mktemp("cluster"))
-    servers.start()
-    yield servers
-    servers.stop()
-
-
-def _cluster_checks(store: Any) -> None:
-    store.clear()
-    sids = [f"user-{i}" for i in range(40)]  # spread over every primary's slots
-    for sid in sids:
-        store.set(sid, session_with(sid, None, owner=sid))
-    assert store.length() == 40
-    assert sorted(store.ids()) == sorted(sids)
-    assert {k: v["owner"] for k, v in store.all().items()} == {s: s for s in sids}
-    store.touch("user-3", session_with("user-3", None))
-    store.destroy("user-3")
-    assert store.get("user-3") is None and store.get("user-4")["owner"] == "user-4"
-    store.clear()
-    assert store.length() == 0 and store.all() == {}
-
-
-def test_cluster_sync(cluster: RedisClusterServers) -> None:
-    client = redis.cluster.RedisCluster(host="127.0.0.1", port=cluster.nodes[0].port)
-    try:
-        _cluster_checks(RedisStore(client))
-    finally:
-        client.close()
-
-
-def test_cluster_async(cluster: RedisClusterServers) -> None:
-    client = redis.asyncio.cluster.RedisCluster(host="127.0.0.1", port=cluster.nodes[1].port)
-    store = SyncFacade(AsyncRedisStore(client))
-    try:
-        _cluster_checks(store)
-    finally:
-        store.close()
-
-
-def test_cluster_keys_reach_every_primary(cluster: RedisClusterServers) -> None:
-    client = redis.cluster.RedisCluster(host="127.0.0.1", port=cluster.nodes[0].port)
-    try:
-        store = RedisStore(client)
-        for i in range(40):
-            store.set(f"user-{i}", session_with(f"user-{i}", None))
-        counts = [node.admin().dbsize() for node in cluster.nodes]
-        assert all(n > 0 for n in counts) and sum(counts) == 40
-        store.clear()
-    finally:
-        client.close()
-
-
 def test_the_documented_acl_is_enough(redis_db: RedisServer) -> None:
     """docs/redis.md's ACL user can do everything the store does, and no more."""
     rule = "on >pw resetkeys ~sess:* -@all +get +set +del +expire +scan +mget +ping"
@@ -452,109 +393,3 @@ def test_the_documented_acl_is_enough(redis_db: RedisServer) -> None:
         client.close()
         with redis_db.admin() as admin:
             admin.execute_command("ACL", "DELUSER", "sessions")
-
-
-# ---------------------------------------------------------------- the store contract
-
-
-def advance_redis(servers: list[RedisServer], seconds: float) -> None:
-    """Let ``seconds`` pass for every key's TTL without sleeping (PEXPIRE, DEL at zero)."""
-    step = round(seconds * 1000)
-    for server in servers:
-        with server.admin() as admin:
-            for key in admin.scan_iter(count=1000):
-                pttl = admin.pttl(key)
-                if pttl < 0:
-                    continue
-                if pttl <= step:
-                    admin.delete(key)
-                else:
-                    admin.pexpire(key, pttl - step)
-
-
-class TestRedisStoreContract(StoreContract):
-    @pytest.fixture
-    def store(self, redis_db: RedisServer) -> Iterator[RedisStore]:
-        self.servers = [redis_db]
-        client = redis_db.client()
-        yield RedisStore(client, ttl=self.TTL)
-        client.close()
-
-    def advance(self, store: Any, seconds: float) -> None:
-        advance_redis(self.servers, seconds)
-
-
-class TestRedisStoreContractDecodedResponses(TestRedisStoreContract):
-    @pytest.fixture
-    def store(self, redis_db: RedisServer) -> Iterator[RedisStore]:
-        self.servers = [redis_db]
-        client = redis_db.client(decode_responses=True)
-        yield RedisStore(client, ttl=self.TTL)
-        client.close()
-
-
-class TestAsyncRedisStoreContract(AsyncStoreContract):
-    @pytest.fixture(autouse=True)
-    def server(self, redis_db: RedisServer) -> RedisServer:
-        self.servers = [redis_db]
-        return redis_db
-
-    async def make_store(self) -> AsyncRedisStore:
-        return AsyncRedisStore(self.servers[0].async_client(), ttl=self.TTL)
-
-    async def close_store(self, store: Any) -> None:
-        await store.client.aclose()
-
-    def advance(self, store: Any, seconds: float) -> None:
-        advance_redis(self.servers, seconds)
-
-
-class TestRedisClusterStoreContract(StoreContract):
-    @pytest.fixture
-    def store(self, cluster: RedisClusterServers) -> Iterator[RedisStore]:
-        self.servers = cluster.nodes
-        for node in cluster.nodes:
-            node.flush()
-        client = redis.cluster.RedisCluster(host="127.0.0.1", port=cluster.nodes[0].port)
-        yield RedisStore(client, ttl=self.TTL)
-        client.close()
-
-    def advance(self, store: Any, seconds: float) -> None:
-        advance_redis(self.servers, seconds)
-
-
-class TestAsyncRedisClusterStoreContract(AsyncStoreContract):
-    @pytest.fixture(autouse=True)
-    def server(self, cluster: RedisClusterServers) -> RedisClusterServers:
-        self.servers = cluster.nodes
-        for node in cluster.nodes:
-            node.flush()
-        return cluster
-
-    async def make_store(self) -> AsyncRedisStore:
-        port = self.servers[0].port
-        client = redis.asyncio.cluster.RedisCluster(host="127.0.0.1", port=port)
-        return AsyncRedisStore(client, ttl=self.TTL)
-
-    async def close_store(self, store: Any) -> None:
-        await store.client.aclose()
-
-    def advance(self, store: Any, seconds: float) -> None:
-        advance_redis(self.servers, seconds)
-
-
-class TestValkeyClientContract(TestRedisStoreContract):
-    """A Valkey client (valkey-py, redis-py's fork) against the same server."""
-
-    @pytest.fixture
-    def store(self, redis_db: RedisServer) -> Iterator[RedisStore]:
-        self.servers = [redis_db]
-        client = valkey.Valkey(host="127.0.0.1", port=redis_db.port)
-        yield RedisStore(client, ttl=self.TTL)
-        client.close()  # type: ignore[no-untyped-call]
-
-
-class TestAsyncValkeyClientContract(TestAsyncRedisStoreContract):
-    async def make_store(self) -> AsyncRedisStore:
-        client = valkey.asyncio.Valkey(host="127.0.0.1", port=self.servers[0].port)
-        return AsyncRedisStore(client, ttl=self.TTL)
