@@ -1,6 +1,6 @@
 """RedisStore and AsyncRedisStore against a real redis-server: connect-redis 9
 vectors (the exact commands, read from MONITOR, and the resulting keys, values
-and TTLs), options, corrupt records, listing, and a small real cluster."""
+and TTLs), options, corrupt records, listing, the documented ACL."""
 
 from __future__ import annotations
 
@@ -12,9 +12,6 @@ from typing import Any
 
 import pytest
 import redis
-import redis.asyncio
-import redis.asyncio.cluster
-import redis.cluster
 from conftest import load_vector
 from redis_server import CommandLog, RedisServer, redis_db, redis_server
 from redis_support import StandInSession, SyncFacade, session_with
