@@ -74,6 +74,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         cmd.append("--quick")
     if args.out:
         cmd += ["--out", os.path.abspath(args.out)]
+    cmd += args.report_args
     # From the checkout root, so the benchmarks import the fastsession next to them.
     return subprocess.call(cmd, cwd=bench.parent)
 
@@ -97,6 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--quick", action="store_true", help="fewer rounds")
     bench.add_argument("--out", help="directory for the results and the chart")
     bench.add_argument("--path", help="the benchmarks/ directory (default: next to the package)")
+    bench.add_argument(
+        "report_args", nargs="*", help="more arguments for report.py, after --: -- --no-http"
+    )
     bench.set_defaults(func=cmd_bench)
     return parser
 

@@ -108,11 +108,21 @@ def test_bench_runs_report_with_the_same_interpreter(tmp_path: Path) -> None:
     record = tmp_path / "record.json"
     out = tmp_path / "out"
     proc = fastsession_cli(
-        "bench", "--path", str(bench), "--quick", "--out", str(out), RECORD_TO=str(record)
+        "bench",
+        "--path",
+        str(bench),
+        "--quick",
+        "--out",
+        str(out),
+        "--",
+        "--no-http",
+        "-k",
+        "lru",
+        RECORD_TO=str(record),
     )
     assert proc.returncode == 0, proc.stderr
     seen = json.loads(record.read_text())
-    assert seen["argv"] == ["--quick", "--out", str(out)]
+    assert seen["argv"] == ["--quick", "--out", str(out), "--no-http", "-k", "lru"]
     assert os.path.samefile(seen["executable"], sys.executable)
     assert os.path.samefile(seen["cwd"], tmp_path)  # the checkout root, beside benchmarks/
 
