@@ -97,6 +97,8 @@ def run_pytest(files: Sequence[Path], mode: str, out_json: Path, extra: Sequence
         f"--benchmark-min-rounds={min_rounds}",
         "--benchmark-columns=median,iqr,rounds",
         "--benchmark-sort=name",
+        # One broken bench file must not cost the others their numbers.
+        "--continue-on-collection-errors",
         *extra,
     ]
     print("$", " ".join(command[2:]), flush=True)
