@@ -17,7 +17,6 @@ from fastsession import cookies
 
 PARSE = load_vector("cookie_parse.json")
 SERIALIZE = load_vector("cookie_serialize.json")
-UTC = UTC
 # cookie 0.7.2's cookieValueRegExp: what a serialized value may be made of.
 COOKIE_VALUE = re.compile(r'("?)[\x21\x23-\x2B\x2D-\x3A\x3C-\x5B\x5D-\x7E]*\1\Z')
 KERNEL_ARGS = (
