@@ -107,6 +107,17 @@ def test_unsign_rejects_near_misses(signing_impl: Impl) -> None:
     assert signer.unsign(good) == "hello"
 
 
+def test_large_and_hostile_inputs(signing_impl: Impl) -> None:
+    signer = signing_impl.Signer((b"k" * 100,))
+    for value in ("v" * 65536 + "\u00e9\ud800", "." * 70000, "\U0001f36a" * 20000):
+        signed = signer.sign(value)
+        assert signed == f"{value}.{reference_mac(b'k' * 100, value)}"
+        assert signer.unsign(signed) == value
+        assert signer.unsign(signed[1:]) is None
+    for hostile in ("." * 65536, "\ud800" * 65536, "x" * 10**6 + "." + "A" * 43):
+        assert signer.unsign(hostile) is None
+
+
 def test_unsign_tries_every_secret_in_order(signing_impl: Impl) -> None:
     old = signing_impl.Signer((b"old",)).sign("sid")
     new = signing_impl.Signer((b"new",)).sign("sid")
