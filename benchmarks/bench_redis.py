@@ -7,7 +7,9 @@ Each round drives ``CALLS`` requests (prebuilt scope or environ, no HTTP). Every
 variant talks to the same local Redis, so the round trips dominate; the number
 of Redis commands per request is recorded as ``extra_info["redis_commands"]``
 to read the ratios by. Run: ``python -m pytest benchmarks/bench_redis.py``, or
-``python benchmarks/report.py -k redis`` for the ratio table.
+``python benchmarks/report.py -k redis`` for the ratio table. On a busy machine,
+``python -m benchmarks.bench_redis`` measures the same requests interleaved (every
+round visits all variants in random order) and prints the ratios directly.
 """
 
 from __future__ import annotations
@@ -250,3 +252,62 @@ def test_redis_middleware(
         redis_commands=per_request,
     )
     benchmark(run)
+
+
+# --- interleaved run (python -m benchmarks.bench_redis) ----------------------------------
+
+
+def interleaved(rounds: int = 30) -> dict[tuple[str, str, str], float]:
+    """Median µs per request of every (protocol, op, variant), measured in rounds that
+    visit the variants in a fresh random order each time: on a busy machine a burst of
+    background load then lands on every contender alike, not on one."""
+    import random
+    import statistics
+    import tempfile
+    import time
+    from pathlib import Path
+
+    server = RedisServer(Path(tempfile.mkdtemp(prefix="bench-redis-")))
+    server.start()
+    loop = asyncio.new_event_loop()
+    try:
+        runs: dict[tuple[str, str, str], Callable[[], None]] = {}
+        for variant in VARIANTS:
+            driver = Driver(variant, variant.build(server), loop)
+            cookie = driver.existing_session()
+            for op in ("read", "write"):
+                runs[(variant.protocol, op, variant.name)] = driver.round(f"/{op}", cookie)
+        times: dict[tuple[str, str, str], list[float]] = {key: [] for key in runs}
+        keys = list(runs)
+        for _ in range(rounds):
+            random.shuffle(keys)
+            for key in keys:
+                start = time.perf_counter()
+                runs[key]()
+                times[key].append((time.perf_counter() - start) / CALLS * 1e6)
+        return {key: statistics.median(values) for key, values in times.items()}
+    finally:
+        loop.close()
+        server.kill()
+
+
+def main() -> None:
+    medians = interleaved()
+    baselines = {v.name: v.baseline for v in VARIANTS}
+    for (protocol, op, name), us in sorted(medians.items()):
+        baseline = baselines[name]
+        reference = (
+            "flask+fastsession"
+            if baseline == "flask"
+            else ("fastsession-async" if protocol == "asgi" else "fastsession")
+        )
+        note = ""
+        if name != baseline:
+            ref = medians[(protocol, op, reference)]
+            base = medians[(protocol, op, baseline)]
+            note = f"{us / ref:5.2f}x fastsession's time, {(us - base) / (ref - base):5.2f}x added"
+        print(f"{protocol}-{op:5s} {name:22s} {us:8.1f} µs/request  {note}")
+
+
+if __name__ == "__main__":
+    main()
