@@ -119,7 +119,7 @@ cdef Py_ssize_t _uri_decode_into(int kind, const void *data, Py_ssize_t i, Py_ss
     # decodeURIComponent of data[i:end] into out; -1 where JS throws URIError.
     # The UTF-8 rules are those of Unicode Table 3-7 (no overlongs, no surrogates).
     cdef Py_ssize_t o = 0
-    cdef int b, need, k, lo, hi
+    cdef int b, need, lo, hi
     cdef uint32_t c, cp
     while i < end:
         c = _at(kind, data, i)
@@ -153,13 +153,14 @@ cdef Py_ssize_t _uri_decode_into(int kind, const void *data, Py_ssize_t i, Py_ss
                 hi = 0x8F
         else:
             return -1
-        for k in range(need):
+        while need > 0:
             b = _escaped(kind, data, i, end)
             if b < lo or b > hi:
                 return -1
             lo, hi = 0x80, 0xBF
             i += 3
             cp = (cp << 6) | (b & 0x3F)
+            need -= 1
         out[o] = cp
         o += 1
     return o
@@ -248,6 +249,7 @@ cdef object _pairs(str header, str name):
     cdef const void *data = PyUnicode_DATA(header)
     cdef Py_ssize_t pos = 0, eq, end, ks, ke, vs, ve
     cdef dict found = {} if name is None else None
+    cdef object key = None
     if size < 2:
         return found
     while pos < size:
