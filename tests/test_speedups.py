@@ -182,8 +182,13 @@ def test_extensions_flag_tells_the_truth_here() -> None:
 
 
 @pytest.mark.c_extension
-def test_stubs_match_the_compiled_modules() -> None:
-    """mypy.stubtest: each .pyi says what its compiled module really exports."""
+def test_stubs_match_the_compiled_modules(tmp_path: Path) -> None:
+    """mypy.stubtest: each .pyi says what its compiled module really exports.
+
+    Run from an empty directory: mypy takes the working directory as a source root,
+    and site-packages (an installed wheel's PKG_PARENT) holds modules that shadow
+    mypy's own.
+    """
     proc = subprocess.run(
         [
             sys.executable,
@@ -196,7 +201,7 @@ def test_stubs_match_the_compiled_modules() -> None:
         capture_output=True,
         text=True,
         env=_env(PYTHONPATH=PKG_PARENT),
-        cwd=PKG_PARENT,
+        cwd=tmp_path,
         timeout=600,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
