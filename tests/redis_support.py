@@ -4,6 +4,7 @@ record's JSON, and a sync driver for the async store."""
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 from collections.abc import Callable, Coroutine
 from datetime import datetime
@@ -53,8 +54,8 @@ class SyncFacade:
 
     def __getattr__(self, name: str) -> Callable[..., Any]:
         method = getattr(self.store, name)
-        if not callable(method):
-            return method  # type: ignore[no-any-return]
+        if not inspect.ismethod(method):
+            return method  # type: ignore[no-any-return]  # an attribute, e.g. the ttl callable
 
         def call(*args: Any) -> Any:
             result = method(*args)

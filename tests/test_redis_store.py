@@ -295,6 +295,20 @@ def test_ttl_forms(ttl: Any, seconds: int, make_store: StoreFactory, redis_db: R
     assert seconds * 1000 - 5000 < redis_db.admin().pttl("sess:s") <= seconds * 1000
 
 
+def test_ttl_in_effect_and_timedelta_from_a_function(
+    make_store: StoreFactory, redis_db: RedisServer
+) -> None:
+    assert make_store(ttl=0).ttl == 86400 and make_store(ttl=1.2).ttl == 2
+
+    def ninety_seconds(session: Any) -> timedelta:
+        return timedelta(seconds=89.5)
+
+    store = make_store(ttl=ninety_seconds)
+    assert store.ttl is ninety_seconds
+    store.set("s", session_with("s", None))
+    assert 85_000 < redis_db.admin().pttl("sess:s") <= 90_000
+
+
 def test_ttl_function_wins_over_expiry(make_store: StoreFactory, redis_db: RedisServer) -> None:
     store = make_store(ttl=lambda session: 7.5)
     store.set("s", session_with("s", datetime.now(UTC) + timedelta(days=3)))

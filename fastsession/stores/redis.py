@@ -41,7 +41,8 @@ class Serializer(Protocol):
     def loads(self, data: Any, /) -> Any: ...
 
 
-TTL = int | float | timedelta | Callable[[StorableSession], "int | float"] | None
+TTLFunction = Callable[[StorableSession], "int | float | timedelta"]
+TTL = int | float | timedelta | TTLFunction | None
 
 
 def _client_errors() -> tuple[type[BaseException], ...]:
@@ -99,27 +100,32 @@ class _RedisStoreBase:
         self.disable_ttl = bool(disable_ttl)
         self.serializer = serializer
         self.scan_count = scan_count
-        self._ttl_fn: Callable[[StorableSession], int | float] | None = None
-        self.ttl: int | Callable[[StorableSession], int | float] = self._resolve_ttl(ttl)
+        self._ttl_fn: TTLFunction | None = None
+        self._ttl_seconds = _DEFAULT_TTL
+        self._resolve_ttl(ttl)
         self._match = _glob_escape(prefix) + "*"
         self._errors = _client_errors()
         # A cluster client splits multi-key reads by slot; MGET would fail CROSSSLOT.
         self._mget = getattr(client, "mget_nonatomic", None) or client.mget
 
-    def _resolve_ttl(self, ttl: TTL) -> int | Callable[[StorableSession], int | float]:
+    @property
+    def ttl(self) -> int | TTLFunction:
+        """The ``ttl`` in effect: whole seconds, or the callable."""
+        return self._ttl_fn if self._ttl_fn is not None else self._ttl_seconds
+
+    def _resolve_ttl(self, ttl: TTL) -> None:
         if callable(ttl) and not isinstance(ttl, timedelta):
             self._ttl_fn = ttl
-            return ttl
+            return
         if isinstance(ttl, timedelta):
             ttl = ttl.total_seconds()
         if not ttl:
-            # connect-redis: `opts.ttl || 86400`
-            return _DEFAULT_TTL
+            return  # connect-redis: `opts.ttl || 86400`
         if isinstance(ttl, bool) or not isinstance(ttl, int | float):
             raise TypeError(f"ttl: expected seconds or a callable, got {type(ttl).__name__}")
         if not math.isfinite(ttl) or ttl < 0:
             raise ValueError(f"ttl: expected a positive number of seconds, got {ttl!r}")
-        return math.ceil(ttl)
+        self._ttl_seconds = math.ceil(ttl)
 
     def _key(self, sid: str) -> str:
         return self.prefix + sid
@@ -127,15 +133,17 @@ class _RedisStoreBase:
     def _ttl_for(self, session: StorableSession) -> int:
         """Seconds the key lives: connect-redis's ``_getTTL``."""
         if self._ttl_fn is not None:
-            return math.ceil(self._ttl_fn(session))
+            seconds = self._ttl_fn(session)
+            if isinstance(seconds, timedelta):
+                seconds = seconds.total_seconds()
+            return math.ceil(seconds)
         expires = session.cookie.expires
         if expires is not None:
             # Whole milliseconds, as JavaScript Dates hold them, then rounded up.
             expires_ms = (expires - _EPOCH) // _MS
             now_ms = math.floor(_clock.now() * 1000)
             return -((now_ms - expires_ms) // 1000)
-        assert isinstance(self.ttl, int)
-        return self.ttl
+        return self._ttl_seconds
 
     def _dump(self, session: StorableSession) -> str | bytes:
         if self.serializer is None:
@@ -329,4 +337,4 @@ class AsyncRedisStore(_RedisStoreBase, AsyncStore):
             raise self._fail("DEL", exc) from exc
 
 
-__all__ = ["AsyncRedisStore", "RedisStore", "Serializer"]
+__all__ = ["TTL", "AsyncRedisStore", "RedisStore", "Serializer", "TTLFunction"]
