@@ -16,8 +16,8 @@
 #   changes, under a critical section (a no-op unless the GIL is disabled).
 
 cimport cython
-from cpython.dict cimport PyDict_Contains
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
+from cpython.object cimport PyObject
 from cpython.number cimport PyNumber_Index
 from libc.math cimport floor
 from libc.stdint cimport int64_t, uint8_t, uint32_t
@@ -26,6 +26,7 @@ from libc.string cimport memchr, memcpy
 
 cdef extern from "Python.h":
     ctypedef unsigned char Py_UCS1
+    PyObject *PyDict_SetDefault(object, object, object) except NULL
     Py_ssize_t PyUnicode_GET_LENGTH(object)
     int PyUnicode_KIND(object)
     void *PyUnicode_DATA(object)
@@ -278,8 +279,6 @@ cdef object _pairs(str header, str name):
                 continue
         else:
             key = PyUnicode_Substring(header, ks, ke)
-            if PyDict_Contains(found, key):
-                continue
         vs = eq + 1
         while vs < end and _is_ws(_at(kind, data, vs)):
             vs += 1
@@ -294,7 +293,8 @@ cdef object _pairs(str header, str name):
                 ve -= 1
         if found is None:
             return _decoded(header, kind, data, vs, ve)
-        found[key] = _decoded(header, kind, data, vs, ve)
+        # First wins: setdefault keeps an earlier value (one hash lookup, not two).
+        PyDict_SetDefault(found, key, _decoded(header, kind, data, vs, ve))
     return found
 
 
