@@ -200,7 +200,10 @@ def test_counter_and_login_shared_every_way(
         # Whoever wrote last, the record has express-session's shape and connect-redis's TTL.
         assert list(record) == ["cookie", "user", "views"] and record["views"] == n
         assert list(record["cookie"]) == COOKIE_FIELDS
-        assert record["cookie"]["originalMaxAge"] == MAX_AGE * 1000
+        # express-session reads the clock twice when it resets maxAge, so each
+        # write by Express may shave the ms between the reads off originalMaxAge
+        # (spec 11.2); fastsession keeps whatever it loaded, exactly.
+        assert MAX_AGE * 1000 - 1000 < record["cookie"]["originalMaxAge"] <= MAX_AGE * 1000
         assert 0 < pttl <= MAX_AGE * 1000
     for side in SIDES:
         body, cookie = call(browser, deployment, side, "GET", "/whoami")
