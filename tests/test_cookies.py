@@ -215,12 +215,23 @@ def check_outcome(call: Any, case: dict[str, Any], python_type_error: bool) -> N
         assert call() == case["result"]
 
 
-@pytest.mark.parametrize("case", SERIALIZE, ids=describe)
-def test_serialize_vectors(cookies_impl: Impl, case: dict[str, Any]) -> None:
+def _has_form(build: Any, case: dict[str, Any]) -> bool:
     try:
-        name, value, args = kernel_args(case)
-    except NoPythonForm as reason:
-        pytest.skip(f"no kernel form: {reason}")
+        build(case)
+    except NoPythonForm:
+        return False
+    return True
+
+
+# The cases that exist only in JS (custom encoders, invalid Dates...) are left
+# out here; test_only_js_only_cases_are_left_out counts them.
+KERNEL_CASES = [c for c in SERIALIZE if _has_form(kernel_args, c)]
+PUBLIC_CASES = [c for c in SERIALIZE if _has_form(public_call, c)]
+
+
+@pytest.mark.parametrize("case", KERNEL_CASES, ids=describe)
+def test_serialize_vectors(cookies_impl: Impl, case: dict[str, Any]) -> None:
+    name, value, args = kernel_args(case)
     check_outcome(lambda: cookies_impl.serialize(name, value, **args), case, False)
     if args["max_age"] is None and "error" not in case:
         template = cookies_impl.CookieTemplate(
@@ -229,17 +240,14 @@ def test_serialize_vectors(cookies_impl: Impl, case: dict[str, Any]) -> None:
         assert template.render(value, args["expires"]) == case["result"]
 
 
-@pytest.mark.parametrize("case", SERIALIZE, ids=describe)
+@pytest.mark.parametrize("case", PUBLIC_CASES, ids=describe)
 def test_public_serialize_vectors(case: dict[str, Any]) -> None:
-    try:
-        name, value, kwargs = public_call(case)
-    except NoPythonForm as reason:
-        pytest.skip(f"no Python form: {reason}")
+    name, value, kwargs = public_call(case)
     python_type_error = case["description"] in PYTHON_TYPE_ERRORS
     check_outcome(lambda: cookies.serialize(name, value, **kwargs), case, python_type_error)
 
 
-def test_only_js_only_cases_are_skipped() -> None:
+def test_only_js_only_cases_are_left_out() -> None:
     def skipped(build: Any) -> list[str]:
         out = []
         for case in SERIALIZE:
