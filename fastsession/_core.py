@@ -2,6 +2,8 @@
 and express-session's decisions (its section 5) about Set-Cookie and the store.
 
 The middlewares do the I/O: they ask `RequestState.plan()` what to do and do it.
+Per request there is one `RequestState` (the protocol's subclass), one session
+and one cookie; everything else is prepared once in `Engine`.
 """
 
 from __future__ import annotations
@@ -9,13 +11,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, MutableMapping
-from typing import Any
+from typing import Any, ClassVar
 
 from . import _speedups
 from .cookie import Cookie, priority_token, same_site_token
-from .errors import SessionError, SessionNotFoundError, StoreError
+from .errors import CorruptSessionError, SessionError, SessionNotFoundError, StoreError
 from .options import Options, cookie_path, is_async_store, normalize_cookie_options
-from .record import fingerprint, split
+from .record import split
 from .session import AsyncSession, Session, _SessionBase
 from .stores import has_touch
 
@@ -24,8 +26,11 @@ logger = logging.getLogger("fastsession")
 # What plan() asks the middleware to do with the store.
 NOTHING, SET, TOUCH, DESTROY = 0, 1, 2, 3
 
-EMPTY_HASH = fingerprint(b"{}")
+# The serialized data of a new session. Change detection compares the data's
+# JSON bytes (what express-session hashes), so equal bytes mean unmodified.
+EMPTY_DATA = b"{}"
 _TEMPLATE_CACHE_MAX = 256
+_DEBUG = logging.DEBUG
 
 
 def store_error(op: str, exc: BaseException) -> SessionError:
@@ -44,6 +49,8 @@ class Engine:
         self.opts = opts
         self.name = opts.name
         self.signer = _speedups.Signer(opts.secrets)
+        self._unsign = self.signer.unsign
+        self._lookup = _speedups.lookup
         self.store = store = opts.store
         self.has_touch = has_touch(store)
         self.session_cls: type[_SessionBase] = AsyncSession if asgi else Session
@@ -56,6 +63,9 @@ class Engine:
         self.static_options = opts.cookie
         self.static_path = cookie_path(opts.cookie) if opts.cookie is not None else None
         self._templates: dict[tuple[Any, ...], Any] = {}
+        # A sync store whose calls do no I/O (MemoryStore) is called inline by
+        # the ASGI middleware, without a coroutine per call.
+        self.inline = asgi and not is_async_store(store) and not getattr(store, "blocking", True)
         if asgi:
             self._bind_async(store)
 
@@ -65,10 +75,10 @@ class Engine:
         """The verified id in the first cookie with our name, or None (express getcookie)."""
         if not header:
             return None
-        value = _speedups.lookup(header, self.name)
-        if value is None or value[:2] != "s:":
+        value = self._lookup(header, self.name)
+        if value is None or not value.startswith("s:"):
             return None
-        return self.signer.unsign(value[2:]) or None
+        return self._unsign(value[2:]) or None
 
     def cookie_options(self, conn: Any) -> dict[str, Any]:
         if self.static_options is not None:
@@ -135,59 +145,61 @@ class Engine:
         self.aset = bind("set")
         self.adestroy = bind("destroy")
         self.atouch = bind("touch")
+        # The same methods, bound once as the async callers are, for `inline`.
+        self.sget = getattr(store, "get", None)
+        self.sset = getattr(store, "set", None)
+        self.sdestroy = getattr(store, "destroy", None)
+        self.stouch = getattr(store, "touch", None)
 
 
 class RequestState:
-    """One request's session bookkeeping (express's cookieId, originalId, hashes)."""
+    """One request's session bookkeeping (express's cookieId, originalId, hashes).
+
+    Subclassed per protocol: the subclass names the connection's keys and
+    tells whether the request came over TLS.
+    """
 
     __slots__ = (
         "engine",
         "conn",
-        "session_key",
-        "id_key",
         "options",
-        "secure_fn",
         "_secure",
         "cookie_id",
         "original_id",
-        "original_hash",
-        "saved_hash",
+        "original_data",
+        "saved_data",
         "touched",
         "destroyed",
         "started",
         "committed",
     )
 
-    def __init__(
-        self,
-        engine: Engine,
-        conn: MutableMapping[str, Any],
-        session_key: str,
-        id_key: str,
-        options: dict[str, Any],
-        secure_fn: Callable[[], bool],
-    ) -> None:
+    session_key: ClassVar[str]
+    id_key: ClassVar[str]
+
+    def __init__(self, engine: Engine, conn: MutableMapping[str, Any], options: dict[str, Any]) -> None:
         self.engine = engine
         self.conn = conn
-        self.session_key = session_key
-        self.id_key = id_key
         self.options = options
-        self.secure_fn = secure_fn
         self._secure: bool | None = None
         self.cookie_id: str | None = None
         self.original_id: str | None = None
-        self.original_hash: int | None = None
-        self.saved_hash: int | None = None
+        # The data's JSON as loaded, and as last saved (None: never saved).
+        self.original_data: bytes | None = None
+        self.saved_data: bytes | None = None
         self.touched = False
         self.destroyed = False
         self.started = False
-        # (id, hash) as of the commit at the response's start: the last
+        # (id, data) as of the commit at the response's start: the last
         # message only stores what changed after it.
-        self.committed: tuple[str, int] | None = None
+        self.committed: tuple[str, bytes] | None = None
+
+    def secure_scheme(self) -> bool:
+        raise NotImplementedError
 
     def is_secure(self) -> bool:
         if self._secure is None:
-            self._secure = self.secure_fn()
+            self._secure = self.secure_scheme()
         return self._secure
 
     # -- creating the session --------------------------------------------------------
@@ -217,19 +229,27 @@ class RequestState:
         self.conn[self.id_key] = sid
         self.conn[self.session_key] = session
         self.original_id = sid
-        self.original_hash = EMPTY_HASH
+        self.original_data = EMPTY_DATA
         return session
 
     def inflate(self, sid: str, record: Any) -> _SessionBase:
         """The session loaded from the store (express inflate)."""
-        cookie_fields, data = split(record)
-        session = self.engine.session_cls(sid, Cookie.from_record(cookie_fields), data, _state=self)
-        self.conn[self.id_key] = sid
-        self.conn[self.session_key] = session
+        # split(), inline: a record is an object whose "cookie" is an object.
+        if type(record) is not dict and not isinstance(record, dict):
+            raise CorruptSessionError(
+                f"stored session is a {type(record).__name__}, not an object"
+            )
+        fields = record.pop("cookie", None)
+        if type(fields) is not dict and not isinstance(fields, dict):
+            raise CorruptSessionError("stored session has no cookie object")
+        session = self.engine.session_cls._loaded(sid, Cookie._loaded(fields), record, self)
+        conn = self.conn
+        conn[self.id_key] = sid
+        conn[self.session_key] = session
         self.original_id = sid
-        self.original_hash = h = fingerprint(session.encode())
+        self.original_data = data = session.encode()
         if not self.engine.resave:
-            self.saved_hash = h  # a freshly loaded session counts as saved
+            self.saved_data = data  # a freshly loaded session counts as saved
         return session
 
     # -- the decisions -----------------------------------------------------------------
@@ -239,7 +259,8 @@ class RequestState:
 
         At the start of the response (``final`` false) this is express's header
         hook followed by its end-of-response commit; at the last body message it
-        saves only what changed since.
+        saves only what changed since. For SET and TOUCH the session's encoded
+        data is left in ``session._encoded`` for the store; the caller clears it.
         """
         engine = self.engine
         conn = self.conn
@@ -255,40 +276,44 @@ class RequestState:
             return None, NOTHING, None
 
         data = session.encode()
-        h = fingerprint(data)
-        if final and self.committed == (session.id, h):
-            return None, NOTHING, None
-        self.committed = (session.id, h)
-        modified = self.original_id != session.id or self.original_hash != h
+        current = session._id
+        if final:
+            committed = self.committed
+            if committed is not None and committed[0] == current and committed[1] == data:
+                return None, NOTHING, None
+        self.committed = (current, data)
+        same_id = self.original_id == current
+        modified = not same_id or self.original_data != data
         is_new = self.cookie_id != sid
         line = None
         if not final:
+            cookie = session.cookie
             if is_new:
                 set_cookie = engine.save_uninitialized or modified
             else:
-                set_cookie = engine.rolling or (
-                    session.cookie.expires_ms is not None and modified
-                )
-            if set_cookie and session.cookie.secure and not self.is_secure():
+                set_cookie = engine.rolling or (cookie._expires is not None and modified)
+            if set_cookie and cookie.secure and not self.is_secure():
                 _debug("not secured: no Set-Cookie for %s", sid)
                 set_cookie = False
             if not self.touched:
-                session.touch()
+                cookie.reset_max_age()  # session.touch()
                 self.touched = True
             if set_cookie:
-                line = engine.set_cookie_line(sid, session.cookie)
+                line = engine.set_cookie_line(sid, cookie)
                 _debug("set-cookie for session %s", sid)
 
-        if not engine.save_uninitialized and self.saved_hash is None and is_new:
+        saved = self.saved_data
+        if not engine.save_uninitialized and saved is None and is_new:
             save = modified
         else:
-            save = not (self.original_id == session.id and self.saved_hash == h)
+            save = not (same_id and saved == data)
         if save:
-            self.saved_hash = h
+            self.saved_data = data
             session._encoded = data
-            _debug("saving session %s", session.id)
+            _debug("saving session %s", current)
             return line, SET, session
         if not final and engine.has_touch and not is_new:
+            session._encoded = data
             _debug("touching session %s", sid)
             return line, TOUCH, session
         if not final:
@@ -299,7 +324,7 @@ class RequestState:
 
     def save(self, session: _SessionBase) -> None:
         data = session.encode()
-        self.saved_hash = fingerprint(data)
+        self.saved_data = data
         session._encoded = data
         try:
             self.engine.store.set(session.id, session)
@@ -338,7 +363,7 @@ class RequestState:
 
     async def asave(self, session: _SessionBase) -> None:
         data = session.encode()
-        self.saved_hash = fingerprint(data)
+        self.saved_data = data
         session._encoded = data
         try:
             await self.engine.aset(session.id, session)
@@ -391,6 +416,21 @@ class RequestState:
         _debug("regenerated session: new id %s", sid)
 
 
+_STORE_OPS = {SET: "set", TOUCH: "touch", DESTROY: "destroy"}
+
+
+def store_failed(op: int, exc: Exception) -> SessionError:
+    """Log a failed store write and turn it into the error the caller raises."""
+    name = _STORE_OPS[op]
+    logger.error("cannot store session: store %s() failed: %r", name, exc)
+    return store_error(name, exc)
+
+
+def load_failed(exc: Exception) -> SessionError:
+    logger.error("cannot load session: store get() failed: %r", exc)
+    return store_error("get", exc)
+
+
 def _missing(name: str) -> Callable[..., Any]:
     async def missing(*args: Any) -> Any:
         raise SessionError(f"the store has no {name}() method")
@@ -399,5 +439,5 @@ def _missing(name: str) -> Callable[..., Any]:
 
 
 def _debug(msg: str, *args: Any) -> None:
-    if logger.isEnabledFor(logging.DEBUG):
+    if logger.isEnabledFor(_DEBUG):
         logger.debug(msg, *args)

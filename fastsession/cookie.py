@@ -32,6 +32,9 @@ def _now_ms() -> int:
     return int(_clock.now() * 1000)
 
 
+_new = object.__new__
+
+
 class Cookie:
     """The session's cookie: ``session.cookie``.
 
@@ -63,16 +66,25 @@ class Cookie:
     @classmethod
     def from_record(cls, fields: Mapping[str, Any]) -> Cookie:
         """The cookie of a stored record (express field names; ``expires`` ISO text)."""
-        self = cls.__new__(cls)
-        attrs = dict(fields)
+        return cls._loaded(dict(fields))
+
+    @classmethod
+    def _loaded(cls, attrs: dict[str, Any]) -> Cookie:
+        """`from_record` of a copy of the fields: takes ``attrs`` over."""
+        self = _new(cls)
         expires = attrs.pop("expires", None)
         self._expires = parse_iso(expires) if isinstance(expires, str) else None
         original = attrs.pop("originalMaxAge", None)
-        self._original = (
-            int(original)
-            if isinstance(original, (int, float)) and not isinstance(original, bool)
-            else None
-        )
+        if original is None:
+            self._original = None
+        elif original.__class__ is int:
+            self._original = original
+        else:
+            self._original = (
+                int(original)
+                if isinstance(original, (int, float)) and not isinstance(original, bool)
+                else None
+            )
         # Unknown members are kept but never written, as express's Cookie does.
         self._fields = attrs
         self._shape = None
@@ -201,12 +213,29 @@ class Cookie:
 
     def to_json(self) -> bytes:
         """``to_dict()`` as JSON; the constant parts are prepared once per attribute set."""
-        before, after, _ = self._get_shape()
-        original = b"null" if self._original is None else str(self._original).encode()
-        expires = (
-            b"null" if self._expires is None else b'"' + format_iso(self._expires).encode() + b'"'
-        )
-        return b'{"originalMaxAge":' + original + before + expires + after
+        shape = self._shape
+        if shape is None:
+            shape = self._shape = _shape_of(self._fields)
+        original = self._original
+        expires = self._expires
+        return b"".join((
+            b'{"originalMaxAge":',
+            b"null" if original is None else str(original).encode(),
+            shape[0],
+            b"null" if expires is None else b'"' + format_iso(expires).encode() + b'"',
+            shape[1],
+        ))
+
+    def _record_head(self) -> bytes | None:
+        """``{"cookie":<to_json()>``, the start of the stored record, when that is
+        a flat object whose strings hold no backslash, ``{`` or ``[`` (so its end
+        is found by scanning for quotes and braces); else None."""
+        shape = self._shape
+        if shape is None:
+            shape = self._shape = _shape_of(self._fields)
+        if not shape[3]:
+            return None
+        return b'{"cookie":' + self.to_json()
 
     def __repr__(self) -> str:
         return f"Cookie({self.to_dict()!r})"
@@ -219,7 +248,8 @@ class Cookie:
     __hash__ = None  # type: ignore[assignment]
 
 
-_Shape = tuple[bytes, bytes, tuple[Any, ...]]
+# (JSON before "expires", JSON after it, Set-Cookie cache key, spliceable).
+_Shape = tuple[bytes, bytes, tuple[Any, ...], bool]
 _SHAPES: dict[tuple[Any, ...], _Shape] = {}
 _SHAPES_MAX = 1024
 
@@ -241,7 +271,9 @@ def _shape_of(fields: dict[str, Any]) -> _Shape:
         g = fields.get
         cache_key = (g("domain"), g("path"), g("httpOnly"), g("secure"), g("partitioned"),
                      g("priority"), g("sameSite"))
-        shape = (before + b',"expires":', after + b"}", cache_key)
+        # originalMaxAge and expires hold only digits, null and ISO dates.
+        plain = not any(c in part for part in (before, after) for c in (b"\\", b"{", b"["))
+        shape = (before + b',"expires":', after + b"}", cache_key, plain)
         if key:
             if len(_SHAPES) >= _SHAPES_MAX:
                 _SHAPES.clear()

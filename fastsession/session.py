@@ -12,6 +12,9 @@ from .cookie import Cookie
 from .errors import SerializationError, SessionError
 from .record import encode_data, join
 
+_new_dict = dict.__new__
+_update = dict.update
+
 if TYPE_CHECKING:
     from ._core import RequestState
 
@@ -34,6 +37,19 @@ class _SessionBase(dict[str, Any]):
         self.cookie = cookie if cookie is not None else Cookie()
         self._state = _state
         self._encoded: bytes | None = None
+
+    @classmethod
+    def _loaded(
+        cls, sid: str, cookie: Cookie, data: dict[str, Any], state: RequestState
+    ) -> _SessionBase:
+        """A session for a request (``__init__`` without its defaults)."""
+        self = _new_dict(cls)
+        _update(self, data)
+        self._id = sid
+        self.cookie = cookie
+        self._state = state
+        self._encoded = None
+        return self
 
     @property
     def id(self) -> str:
@@ -62,6 +78,16 @@ class _SessionBase(dict[str, Any]):
     def to_json(self) -> bytes:
         """The stored record as express-session's JSON bytes."""
         return join(self.cookie.to_json(), self.encode())
+
+    def _record_head(self) -> bytes | None:
+        """``to_json()`` up to the end of the cookie object, when the data
+        is known to serialize (the middleware has just encoded it); else None.
+
+        MemoryStore uses it to touch a session without serializing its data.
+        """
+        if self._encoded is None:
+            return None
+        return self.cookie._record_head()
 
     def _bound(self) -> RequestState:
         if self._state is None:

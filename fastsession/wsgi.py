@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from ._core import DESTROY, SET, TOUCH, Engine, RequestState, logger, store_error
+from ._core import DESTROY, SET, TOUCH, Engine, RequestState, load_failed, store_failed
 from .options import build_options
 
 Environ = dict[str, Any]
@@ -34,16 +34,18 @@ class WSGISessionMiddleware:
         if environ.get(SESSION_KEY) is not None:
             return self.app(environ, start_response)
         engine = self.engine
-        options = engine.cookie_options(environ)
-        prefix = engine.static_path or (options.get("path") or "/")
+        options = engine.static_options
+        if options is None:
+            options = engine.cookie_options(environ)
+            prefix = options.get("path") or "/"
+        else:
+            prefix = engine.static_path
         path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
         if not (path or "/").startswith(prefix):
             return self.app(environ, start_response)
 
-        state = RequestState(
-            engine, environ, SESSION_KEY, SESSION_ID_KEY, options,
-            lambda: _is_secure(environ, engine),
-        )
+        state = _State(engine, environ, options)
+        state.start_response = start_response
 
         # 1. The id from the first cookie with our name, if its signature verifies.
         sid = state.cookie_id = engine.read_id(environ.get("HTTP_COOKIE"))
@@ -55,8 +57,7 @@ class WSGISessionMiddleware:
             except FileNotFoundError:
                 record = None
             except Exception as exc:
-                logger.error("cannot load session: store get() failed: %r", exc)
-                raise store_error("get", exc) from exc
+                raise load_failed(exc) from exc
             if record is not None:
                 state.inflate(sid, record)
             else:
@@ -65,23 +66,63 @@ class WSGISessionMiddleware:
             state.generate()
 
         # 3. Run the app; commit when it starts the response and before its last chunk.
-        def session_start_response(
-            status: str, headers: list[tuple[str, str]], exc_info: Any = None
-        ) -> Any:
-            if not state.started:
-                state.started = True
-                line = _commit(state, False)
-                if line is not None:
-                    headers = [*headers, ("Set-Cookie", line)]
-            return start_response(status, headers, exc_info)
-
-        body = self.app(environ, session_start_response)
-        if isinstance(body, (list, tuple)) and state.started:
+        body = self.app(environ, state.session_start_response)
+        if state.started and isinstance(body, (list, tuple)):
             # The whole body already exists: commit now and keep the list (and
             # the Content-Length a server can derive from it).
-            _commit(state, True)
+            state.commit(True)
             return body
         return _Body(body, state)
+
+
+class _State(RequestState):
+    """A WSGI request's session state and the ``start_response`` the app is given."""
+
+    __slots__ = ("start_response",)
+
+    session_key = SESSION_KEY
+    id_key = SESSION_ID_KEY
+
+    start_response: StartResponse
+
+    def secure_scheme(self) -> bool:
+        environ = self.conn
+        if self.engine.proxy is True:
+            value = environ.get("HTTP_X_FORWARDED_PROTO", "")
+            return bool(value.split(",", 1)[0].strip().lower() == "https")
+        return bool(environ.get("wsgi.url_scheme") == "https")
+
+    def session_start_response(
+        self, status: str, headers: list[tuple[str, str]], exc_info: Any = None
+    ) -> Any:
+        if not self.started:
+            self.started = True
+            line = self.commit(False)
+            if line is not None:
+                headers = [*headers, ("Set-Cookie", line)]
+        return self.start_response(status, headers, exc_info)
+
+    def commit(self, final: bool) -> str | None:
+        """Do what the core decides; a store failure is raised, never swallowed."""
+        line, op, arg = self.plan(final)
+        if op:
+            store = self.engine.store
+            try:
+                if op == SET:
+                    try:
+                        store.set(arg._id, arg)
+                    finally:
+                        arg._encoded = None
+                elif op == TOUCH:
+                    try:
+                        store.touch(arg._id, arg)
+                    finally:
+                        arg._encoded = None
+                elif op == DESTROY:
+                    store.destroy(arg)
+            except Exception as exc:
+                raise store_failed(op, exc) from exc
+        return line
 
 
 class _Body:
@@ -89,7 +130,7 @@ class _Body:
 
     __slots__ = ("_body", "_state")
 
-    def __init__(self, body: Iterable[bytes], state: RequestState) -> None:
+    def __init__(self, body: Iterable[bytes], state: _State) -> None:
         self._body = body
         self._state = state
 
@@ -102,7 +143,7 @@ class _Body:
                 yield held
             held = chunk
         if state.started:
-            _commit(state, True)
+            state.commit(True)
         if held is not None:
             yield held
 
@@ -110,32 +151,3 @@ class _Body:
         close = getattr(self._body, "close", None)
         if close is not None:
             close()
-
-
-def _commit(state: RequestState, final: bool) -> str | None:
-    """Do what the core decides; a store failure is raised, never swallowed."""
-    line, op, arg = state.plan(final)
-    if op:
-        store = state.engine.store
-        try:
-            if op == SET:
-                try:
-                    store.set(arg.id, arg)
-                finally:
-                    arg._encoded = None
-            elif op == TOUCH:
-                store.touch(arg.id, arg)
-            elif op == DESTROY:
-                store.destroy(arg)
-        except Exception as exc:
-            name = {SET: "set", TOUCH: "touch", DESTROY: "destroy"}[op]
-            logger.error("cannot store session: store %s() failed: %r", name, exc)
-            raise store_error(name, exc) from exc
-    return line
-
-
-def _is_secure(environ: Environ, engine: Engine) -> bool:
-    if engine.proxy is True:
-        value = environ.get("HTTP_X_FORWARDED_PROTO", "")
-        return bool(value.split(",", 1)[0].strip().lower() == "https")
-    return bool(environ.get("wsgi.url_scheme") == "https")

@@ -16,8 +16,10 @@ from typing import Any, ClassVar
 from .. import _clock
 from .._speedups import LRUCache
 from .._types import Record, StorableSession
+from ..cookie import Cookie
 from ..errors import CorruptSessionError
 from ..record import dumps, loads
+from ..session import AsyncSession, Session
 from . import Store
 
 RecordCallback = Callable[[str, Record], object]
@@ -77,16 +79,42 @@ class MemoryStore(Store):
     def set(self, sid: str, session: StorableSession) -> None:
         value = session.to_json()
         deadline = self._deadline(session)
-        with self._write:
+        lock = self._write
+        lock.acquire()
+        try:
             self._lru.set(sid, value, deadline)
+        finally:
+            lock.release()
 
     def touch(self, sid: str, session: StorableSession) -> None:
-        fresh = session.to_json()
+        # Our own sessions hand over the record's cookie part alone when their
+        # data is known to serialize: the stored data is kept, so it need not be.
+        head = (
+            session._record_head()
+            if session.__class__ is AsyncSession or session.__class__ is Session
+            else None
+        )
+        fresh = session.to_json() if head is None else b""
         deadline = self._deadline(session)
-        with self._write:
+        lock = self._write
+        lock.acquire()
+        try:
             stored = self._lru.peek(sid)
             if stored is not None:
-                self._lru.set(sid, _with_cookie_of(stored, fresh, session), deadline)
+                if head is None:
+                    value = _with_cookie_of(stored, fresh, session)
+                elif stored.startswith(head):
+                    value = stored  # the same cookie: as spliced, byte for byte
+                else:
+                    end = _cookie_end(stored)
+                    value = (
+                        head + stored[end:]
+                        if end != -1
+                        else _with_cookie_of(stored, session.to_json(), session)
+                    )
+                self._lru.set(sid, value, deadline)
+        finally:
+            lock.release()
 
     def destroy(self, sid: str) -> None:
         with self._write:
@@ -104,11 +132,22 @@ class MemoryStore(Store):
         return len(self._lru)
 
     def _deadline(self, session: StorableSession) -> float:
-        expires = session.cookie.expires
+        cookie = session.cookie
+        if cookie.__class__ is Cookie:
+            # expires.timestamp() without the datetime: the same float.
+            ms = cookie._expires
+            if ms is not None and _MIN_MS <= ms <= _MAX_MS:
+                return ms / 1000
+        expires = cookie.expires
         if expires is None:
             now = _clock.now() if self._clock is None else self._clock()
             return now + self._ttl
         return expires.timestamp()
+
+
+# The epoch milliseconds a datetime can hold (years 1 to 9999).
+_MIN_MS = -62_135_596_800_000
+_MAX_MS = 253_402_300_799_999
 
 
 def _parse(raw: bytes) -> Record:
