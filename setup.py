@@ -45,7 +45,8 @@ class BuildExt(build_ext):
         try:
             super().build_extension(ext)
         except (CCompilerError, CompileError, BaseError) as exc:
-            self.failed.append(f"{ext.name}: {exc}")
+            reason = " ".join(str(exc).split())
+            self.failed.append(f"{ext.name}: {reason[:117] + '...' if len(reason) > 120 else reason}")
             if not ext.optional:
                 _banner(
                     f"building {ext.name} failed and the compiled kernels are required here "

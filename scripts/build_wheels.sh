@@ -226,8 +226,25 @@ while [ ${#pid_name[@]} -gt 0 ]; do finish_one; done
 
 # -- the summary -------------------------------------------------------------------------
 echo
-echo "== auditwheel"
-for f in "$WORK"/cp*/auditwheel-show.txt; do tr '\n' ' ' < "$f" | sed 's/  */ /g'; echo; done
+echo "== auditwheel show (before repair)"
+for f in "$WORK"/cp*/auditwheel-show.txt; do
+  "$TOOLS/bin/python" - "$f" <<'EOF'
+import re, sys
+text = " ".join(open(sys.argv[1]).read().split())
+wheel = re.search(r"(\S+\.whl) is consistent", text)
+tag = re.search(r'platform tag: "([^"]+)"', text)
+libc = sorted(set(re.findall(r"GLIBC_([0-9.]+)", text)), key=lambda v: tuple(map(int, v.split("."))))
+print(f"{wheel.group(1) if wheel else sys.argv[1]}: {tag.group(1) if tag else 'no tag'}"
+      + (f" (newest libc symbol GLIBC_{libc[-1]})" if libc else ""))
+EOF
+done
+echo
+echo "== no compiler (CC=false), from the sdist"
+if [ -f "$WORK/no-compiler/install.log" ]; then
+  grep -A8 "WARNING fastsession" "$WORK/no-compiler/install.log" | sed -E 's/^ +/  /' \
+    | cut -c1-160 | head -n 9
+  grep -h "required + no compiler\|EXTENSIONS:" "$WORK"/logs/nocc_job*.log || true
+fi
 echo
 echo "== summary (tests: -m \"$MARKERS\" $STOP)"
 {
@@ -241,6 +258,6 @@ echo "wheelhouse: $(cd "$WHEELHOUSE" && ls | tr '\n' ' ')"
 n_expected=${#jobs_list[@]}
 n_rows=$(ls "$WORK"/results/*.tsv 2>/dev/null | wc -l)
 if [ "$failed" -ne 0 ] || [ "$n_rows" -ne "$n_expected" ] || grep -q FAILED "$WORK"/results/*.tsv; then
-  echo "RESULT: FAILED ($n_rows of $n_expected jobs reported)"; exit 1
+  echo "RESULT: FAILED ($n_rows of $n_expected jobs reported; $((SECONDS / 60)) min)"; exit 1
 fi
-echo "RESULT: all $n_expected jobs passed"
+echo "RESULT: all $n_expected jobs passed ($((SECONDS / 60)) min)"
