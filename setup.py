@@ -45,8 +45,10 @@ class BuildExt(build_ext):
         try:
             super().build_extension(ext)
         except (CCompilerError, CompileError, BaseError) as exc:
-            reason = " ".join(str(exc).split())
-            self.failed.append(f"{ext.name}: {reason[:117] + '...' if len(reason) > 120 else reason}")
+            reason = " ".join(str(exc).split())  # a compiler command line can be long
+            if len(reason) > 120:
+                reason = reason[:117] + "..."
+            self.failed.append(f"{ext.name}: {reason}")
             if not ext.optional:
                 _banner(
                     f"building {ext.name} failed and the compiled kernels are required here "
