@@ -3,7 +3,7 @@
 Starlette variants (benchmarks/apps.py) run under uvicorn, one worker, no access log,
 uvloop and httptools when installed (the same for all); Express runs with and without
 express-session when Node.js is present. Each server gets an existing session's cookie
-and is driven by wrk (or, without wrk, by the asyncio client below in its own process)
+and is driven by wrk (or, without wrk, by benchmarks/load_client.py in its own process)
 for a bounded time. Prints requests/s and the keep ratio: variant / bare of its framework.
 
     python benchmarks/http_load.py [--duration 2] [--rounds 5] [--json out.json]
