@@ -7,20 +7,21 @@ from __future__ import annotations
 
 import os
 import secrets
+from typing import cast
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
-from fastsession import SessionMiddleware
+from fastsession import AsyncSession, SessionMiddleware
 
 # A fixed secret keeps sessions valid across restarts; the random fallback is for trying it out.
 SECRET = os.environ.get("SESSION_SECRET") or secrets.token_urlsafe(32)
 
 
 async def home(request: Request) -> HTMLResponse:
-    session = request.session
+    session = cast(AsyncSession, request.session)  # Starlette types it as a plain dict
     session["views"] = session.get("views", 0) + 1
     expires = session.cookie.expires
     return HTMLResponse(

@@ -152,11 +152,17 @@ def demo_url() -> Iterator[str]:
         env=_env(),
         cwd=PKG_PARENT,
     )
-    assert proc.stdout is not None and proc.stderr is not None
+    stdout, stderr = proc.stdout, proc.stderr
+    assert stdout is not None and stderr is not None
     lines: queue.Queue[str] = queue.Queue()
     log: list[str] = []  # the request log; drained so a full pipe never blocks the server
-    threading.Thread(target=lambda: [lines.put(x) for x in proc.stdout], daemon=True).start()
-    threading.Thread(target=lambda: log.extend(proc.stderr), daemon=True).start()
+
+    def read_stdout() -> None:
+        for line in stdout:
+            lines.put(line)
+
+    threading.Thread(target=read_stdout, daemon=True).start()
+    threading.Thread(target=lambda: log.extend(stderr), daemon=True).start()
     try:
         first = lines.get(timeout=60)
     except queue.Empty:

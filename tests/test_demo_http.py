@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
-import waitress.server
+import waitress.server  # type: ignore[import-untyped]
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
