@@ -46,7 +46,8 @@ def _x(panel: Panel, value: float, lo: float, hi: float) -> float:
 def _bounds(panel: Panel) -> tuple[float, float]:
     values = [b.value for b in panel.bars if b.value > 0] + [v for v, _ in panel.marks]
     if panel.log:
-        lo = 2 ** math.floor(math.log2(min(values + [1.0])))
+        # Below 1/8 (of a µs, or of fastsession's time) nothing is worth a bar's length.
+        lo = 2 ** math.floor(math.log2(max(min(values + [1.0]), 0.125)))
         hi = 2 ** math.ceil(math.log2(max(values + [2.0])))
         return lo, max(hi, lo * 2)
     return 0.0, (max(values) if values else 1.0) * 1.05 or 1.0
@@ -94,7 +95,7 @@ def _panel(panel: Panel, top: float) -> tuple[list[str], float]:
             f'<line x1="{x:.1f}" y1="{bottom + 2:.0f}" x2="{x:.1f}" y2="{bottom + 6:.0f}" '
             f'stroke="{AXIS}"/>'
         )
-        out.append(f'<text x="{x:.1f}" y="{bottom + 17:.0f}" class="tick">{tick:g}</text>')
+        out.append(f'<text x="{x:.1f}" y="{bottom + 17:.0f}" class="tick">{tick:.4g}</text>')
     return out, bottom + 20 + GAP
 
 
@@ -116,7 +117,9 @@ def panels(
     targets: set[float] = set()
     for name, rows in groups.items():
         for r in rows:
-            if r.added is not None:
+            if r.added is not None and not r.contender.startswith("bare"):
+                # The bare-control rows (noise, about 0) stay in the table: on a log scale
+                # they would only stretch the axis.
                 added.append(
                     Bar(
                         f"{name.removeprefix('middleware-')} · {r.contender}",
