@@ -23,6 +23,7 @@ unset FASTSESSION_NO_EXTENSIONS FASTSESSION_REQUIRE_EXTENSIONS CIBUILDWHEEL
 # pip's own noise about configured index locations that do not exist on this machine.
 quiet() { { "$@" 2>&1; } | { grep -v "^WARNING: Location '.*' is ignored" || true; }; }
 mkdir -p "$WORK"/{logs,results} "$WHEELHOUSE"
+rm -f "$WHEELHOUSE"/fastsession_express-*  # only this run's artifacts
 echo "work directory: $WORK"
 echo "test markers:   -m \"$MARKERS\""
 
@@ -206,9 +207,9 @@ for p in "${PYS[@]}"; do jobs_list+=("wheel_job $p"); done
 jobs_list+=("sdist_job ${PYS[$last]}" "nocc_job ${PYS[0]}" "pure_job ${PYS[$(( last > 0 ? 1 : 0 ))]}")
 
 declare -A pid_name=()
-start_job() {
-  local name=${1// /_}; name=${name//\//_}
-  echo "-- start: $1 (log: $WORK/logs/$name.log)"
+start_job() {  # "kind_job python": logs/kind-version.log
+  local name; name="${1%%_job *}-$(pyver "${1#* }")"
+  echo "-- start: $name (log: $WORK/logs/$name.log)"
   ( set -euo pipefail; eval "$1" ) > "$WORK/logs/$name.log" 2>&1 &
   pid_name[$!]=$name
 }
@@ -243,9 +244,11 @@ echo "== no compiler (CC=false), from the sdist"
 if [ -f "$WORK/no-compiler/install.log" ]; then
   grep -A8 "WARNING fastsession" "$WORK/no-compiler/install.log" | sed -E 's/^ +/  /' \
     | cut -c1-160 | head -n 9
-  grep -h "required + no compiler\|EXTENSIONS:" "$WORK"/logs/nocc_job*.log || true
+  grep -h "required + no compiler\|EXTENSIONS:" "$WORK"/logs/nocc-*.log || true
 fi
 echo
+newest=$(ls -d "$WORK"/cp*/venv 2>/dev/null | sort -V | tail -n 1 || true)
+if [ -n "$newest" ]; then echo "== fastsession info, in the newest wheel's venv"; "$newest/bin/fastsession" info; echo; fi
 echo "== summary (tests: -m \"$MARKERS\" $STOP)"
 {
   printf 'python\tartifact\tsize\tplatform tag / kind\tEXTENSIONS\tpassed\tfailed\tskipped\tresult\n'
