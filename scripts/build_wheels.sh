@@ -73,8 +73,10 @@ echo "== sdist"
 SDIST=$(ls "$WORK"/sdist/*.tar.gz)
 # A source install must be able to compile: the Cython sources are in, generated C is not.
 tar -tzf "$SDIST" > "$WORK/sdist-files.txt"
-for k in _signing_c _cookies_c _lru_c; do
-  grep -q "/src_c/$k.pyx$" "$WORK/sdist-files.txt" || { echo "sdist lacks src_c/$k.pyx" >&2; exit 1; }
+for f in "$SRC"/src_c/*.pyx "$SRC"/src_c/*.h; do
+  [ -e "$f" ] || continue
+  k=$(basename "$f")
+  grep -q "/src_c/$k$" "$WORK/sdist-files.txt" || { echo "sdist lacks src_c/$k" >&2; exit 1; }
 done
 if grep -qE '\.(c|so|pyd)$' "$WORK/sdist-files.txt"; then echo "sdist carries generated files" >&2; exit 1; fi
 cp "$SDIST" "$WHEELHOUSE/"
