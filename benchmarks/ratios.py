@@ -140,8 +140,9 @@ def middleware_rows(group: Sequence[Entry]) -> list[Row]:
             is_base = e.contender == baseline
             extra = None if is_base else added.get(e.contender)
             ratio = extra / ref_added if extra is not None and ref_added and ref_added > 0 else None
-            # The targets are for the MemoryStore groups, not for other stores'.
-            in_scope = e.group.startswith("middleware-")
+            # The targets are on a bare ASGI/WSGI app with a MemoryStore: not on other
+            # stores' groups, nor on a framework's family (Flask's spread swamps µs).
+            in_scope = e.group.startswith("middleware-") and baseline == "bare"
             target = ADDED_US_TARGETS.get(op) if e is ref and in_scope else None
             rows.append(
                 Row(e.group, e.contender, e.seconds, ratio, extra, target, e is ref, baseline)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -109,10 +110,12 @@ def test_middleware_added_cost_is_per_request_and_per_family() -> None:
     assert rows["beaker"].ratio == pytest.approx(10.0)
     assert rows["flask+flask-session"].added == pytest.approx(40e-6)
     assert rows["flask+flask-session"].ratio == pytest.approx(10.0)  # vs flask+fastsession's 4 µs
-    assert rows["fastsession"].target == 3.0 and rows["flask+fastsession"].target == 3.0
-    assert rows["beaker"].target is None
+    assert rows["fastsession"].target == 3.0
+    assert rows["flask+fastsession"].target is None and rows["beaker"].target is None
     text = "\n".join(ratios.group_table(group, list(rows.values())))
-    assert "≤ 3 µs: met" in text and "≤ 3 µs: MISSED" in text  # 2 µs met, 4 µs missed
+    assert "≤ 3 µs: met" in text  # 2 µs
+    slower = [r if r.contender != "fastsession" else replace(r, added=4e-6) for r in rows.values()]
+    assert "≤ 3 µs: MISSED" in "\n".join(ratios.group_table(group, slower))
 
 
 def test_http_keep_ratio_is_the_median_of_paired_slices() -> None:
