@@ -2,33 +2,33 @@
 and express-session's decisions (its section 5) about Set-Cookie and the store.
 
 The middlewares do the I/O: they ask `RequestState.plan()` what to do and do it.
-Per request there is one `RequestState` (the protocol's subclass), one session
-and one cookie; everything else is prepared once in `Engine`.
+The per-request hot path (reading the id, inflating a stored session, the
+decisions) is the request kernel's (`EngineCore`, `RequestCore`, see
+fastsession/_request_py.py); this module adds the options, the Set-Cookie
+line, new sessions and the session's own methods.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, MutableMapping
-from typing import Any, ClassVar
+from collections.abc import Callable
+from typing import Any
 
 from . import _speedups
-from .cookie import Cookie, priority_token, same_site_token
-from .errors import CorruptSessionError, SessionError, SessionNotFoundError, StoreError
+from ._request_py import DESTROY, EMPTY_DATA, NOTHING, SET, TOUCH
+from .cookie import Cookie, _shape_of, priority_token, same_site_token
+from .errors import SessionError, SessionNotFoundError, StoreError
 from .options import Options, cookie_path, is_async_store, normalize_cookie_options
 from .record import split
 from .session import AsyncSession, Session, _SessionBase
 from .stores import has_touch
+from .stores.memory import MemoryStore
+
+__all__ = ["DESTROY", "NOTHING", "SET", "TOUCH", "Engine", "RequestState"]
 
 logger = logging.getLogger("fastsession")
 
-# What plan() asks the middleware to do with the store.
-NOTHING, SET, TOUCH, DESTROY = 0, 1, 2, 3
-
-# The serialized data of a new session. Change detection compares the data's
-# JSON bytes (what express-session hashes), so equal bytes mean unmodified.
-EMPTY_DATA = b"{}"
 _TEMPLATE_CACHE_MAX = 256
 _DEBUG = logging.DEBUG
 
@@ -42,18 +42,28 @@ def store_error(op: str, exc: BaseException) -> SessionError:
     return err
 
 
-class Engine:
+class Engine(_speedups.EngineCore):
     """One middleware's configuration, with everything per-request work reuses."""
 
     def __init__(self, opts: Options, *, asgi: bool) -> None:
+        super().__init__()
         self.opts = opts
         self.name = opts.name
         self.signer = _speedups.Signer(opts.secrets)
-        self._unsign = self.signer.unsign
-        self._lookup = _speedups.lookup
+        self.lookup = _speedups.lookup
+        self.unsign = self.signer.unsign
+        self.verified = {}
+        self.layouts = {}
         self.store = store = opts.store
         self.has_touch = has_touch(store)
-        self.session_cls: type[_SessionBase] = AsyncSession if asgi else Session
+        self.session_cls = AsyncSession if asgi else Session
+        self.session_base = _SessionBase
+        self.cookie_cls = Cookie
+        self.shape_of = _shape_of
+        if asgi:
+            self.session_key, self.id_key = "session", "session_id"
+        else:
+            self.session_key, self.id_key = "fastsession.session", "fastsession.session_id"
         self.genid = opts.genid
         self.rolling = opts.rolling
         self.resave = opts.resave
@@ -68,17 +78,15 @@ class Engine:
         self.inline = asgi and not is_async_store(store) and not getattr(store, "blocking", True)
         if asgi:
             self._bind_async(store)
-
-    # -- reading the id -----------------------------------------------------------
-
-    def read_id(self, header: str | None) -> str | None:
-        """The verified id in the first cookie with our name, or None (express getcookie)."""
-        if not header:
-            return None
-        value = self._lookup(header, self.name)
-        if value is None or not value.startswith("s:"):
-            return None
-        return self._unsign(value[2:]) or None
+        if not is_async_store(store):
+            # Bound once (as the ASGI callers always were).
+            self.store_get = store.get
+            self.store_set = store.set
+            self.store_touch = getattr(store, "touch", None)
+            self.store_destroy = store.destroy
+        else:
+            self.store_get = self.store_set = self.store_touch = self.store_destroy = None
+        self.memory = _memory_core(store)
 
     def cookie_options(self, conn: Any) -> dict[str, Any]:
         if self.static_options is not None:
@@ -145,62 +153,28 @@ class Engine:
         self.aset = bind("set")
         self.adestroy = bind("destroy")
         self.atouch = bind("touch")
-        # The same methods, bound once as the async callers are, for `inline`.
-        self.sget = getattr(store, "get", None)
-        self.sset = getattr(store, "set", None)
-        self.sdestroy = getattr(store, "destroy", None)
-        self.stouch = getattr(store, "touch", None)
+
+    # -- store errors ---------------------------------------------------------------------
+
+    def load_failed(self, exc: Exception) -> SessionError:
+        logger.error("cannot load session: store get() failed: %r", exc)
+        return store_error("get", exc)
+
+    def store_failed(self, op: int, exc: Exception) -> SessionError:
+        name = _STORE_OPS[op]
+        logger.error("cannot store session: store %s() failed: %r", name, exc)
+        return store_error(name, exc)
 
 
-class RequestState:
-    """One request's session bookkeeping (express's cookieId, originalId, hashes).
-
-    Subclassed per protocol: the subclass names the connection's keys and
+class RequestState(_speedups.RequestCore):
+    """One request's session: the kernel's bookkeeping and decisions, plus new
+    sessions and the session's methods. Subclassed per protocol: the subclass
     tells whether the request came over TLS.
     """
 
-    __slots__ = (
-        "engine",
-        "conn",
-        "options",
-        "_secure",
-        "cookie_id",
-        "original_id",
-        "original_data",
-        "saved_data",
-        "touched",
-        "destroyed",
-        "started",
-        "committed",
-    )
+    __slots__ = ()
 
-    session_key: ClassVar[str]
-    id_key: ClassVar[str]
-
-    def __init__(self, engine: Engine, conn: MutableMapping[str, Any], options: dict[str, Any]) -> None:
-        self.engine = engine
-        self.conn = conn
-        self.options = options
-        self._secure: bool | None = None
-        self.cookie_id: str | None = None
-        self.original_id: str | None = None
-        # The data's JSON as loaded, and as last saved (None: never saved).
-        self.original_data: bytes | None = None
-        self.saved_data: bytes | None = None
-        self.touched = False
-        self.destroyed = False
-        self.started = False
-        # (id, data) as of the commit at the response's start: the last
-        # message only stores what changed after it.
-        self.committed: tuple[str, bytes] | None = None
-
-    def secure_scheme(self) -> bool:
-        raise NotImplementedError
-
-    def is_secure(self) -> bool:
-        if self._secure is None:
-            self._secure = self.secure_scheme()
-        return self._secure
+    engine: Engine
 
     # -- creating the session --------------------------------------------------------
 
@@ -225,100 +199,13 @@ class RequestState:
     def generate(self) -> _SessionBase:
         """A brand-new session (express generate): new id, empty data, fresh cookie."""
         sid = self._new_id()
-        session = self.engine.session_cls(sid, self.new_cookie(), _state=self)
-        self.conn[self.id_key] = sid
-        self.conn[self.session_key] = session
+        engine = self.engine
+        session = engine.session_cls(sid, self.new_cookie(), _state=self)
+        self.conn[engine.id_key] = sid
+        self.conn[engine.session_key] = session
         self.original_id = sid
         self.original_data = EMPTY_DATA
         return session
-
-    def inflate(self, sid: str, record: Any) -> _SessionBase:
-        """The session loaded from the store (express inflate)."""
-        # split(), inline: a record is an object whose "cookie" is an object.
-        if type(record) is not dict and not isinstance(record, dict):
-            raise CorruptSessionError(
-                f"stored session is a {type(record).__name__}, not an object"
-            )
-        fields = record.pop("cookie", None)
-        if type(fields) is not dict and not isinstance(fields, dict):
-            raise CorruptSessionError("stored session has no cookie object")
-        session = self.engine.session_cls._loaded(sid, Cookie._loaded(fields), record, self)
-        conn = self.conn
-        conn[self.id_key] = sid
-        conn[self.session_key] = session
-        self.original_id = sid
-        self.original_data = data = session.encode()
-        if not self.engine.resave:
-            self.saved_data = data  # a freshly loaded session counts as saved
-        return session
-
-    # -- the decisions -----------------------------------------------------------------
-
-    def plan(self, final: bool) -> tuple[str | None, int, Any]:
-        """What to do now: (Set-Cookie line or None, store operation, its argument).
-
-        At the start of the response (``final`` false) this is express's header
-        hook followed by its end-of-response commit; at the last body message it
-        saves only what changed since. For SET and TOUCH the session's encoded
-        data is left in ``session._encoded`` for the store; the caller clears it.
-        """
-        engine = self.engine
-        conn = self.conn
-        session = conn.get(self.session_key)
-        sid = conn.get(self.id_key)
-        if session is None:
-            if engine.unset_destroy and sid and not self.destroyed:
-                self.destroyed = True
-                _debug("destroying session %s (unset)", sid)
-                return None, DESTROY, sid
-            return None, NOTHING, None
-        if not isinstance(sid, str) or not isinstance(session, _SessionBase):
-            return None, NOTHING, None
-
-        data = session.encode()
-        current = session._id
-        if final:
-            committed = self.committed
-            if committed is not None and committed[0] == current and committed[1] == data:
-                return None, NOTHING, None
-        self.committed = (current, data)
-        same_id = self.original_id == current
-        modified = not same_id or self.original_data != data
-        is_new = self.cookie_id != sid
-        line = None
-        if not final:
-            cookie = session.cookie
-            if is_new:
-                set_cookie = engine.save_uninitialized or modified
-            else:
-                set_cookie = engine.rolling or (cookie._expires is not None and modified)
-            if set_cookie and cookie.secure and not self.is_secure():
-                _debug("not secured: no Set-Cookie for %s", sid)
-                set_cookie = False
-            if not self.touched:
-                cookie.reset_max_age()  # session.touch()
-                self.touched = True
-            if set_cookie:
-                line = engine.set_cookie_line(sid, cookie)
-                _debug("set-cookie for session %s", sid)
-
-        saved = self.saved_data
-        if not engine.save_uninitialized and saved is None and is_new:
-            save = modified
-        else:
-            save = not (same_id and saved == data)
-        if save:
-            self.saved_data = data
-            session._encoded = data
-            _debug("saving session %s", current)
-            return line, SET, session
-        if not final and engine.has_touch and not is_new:
-            session._encoded = data
-            _debug("touching session %s", sid)
-            return line, TOUCH, session
-        if not final:
-            _debug("session %s unchanged: nothing to store", sid)
-        return line, NOTHING, None
 
     # -- the session's methods (sync: WSGI) ------------------------------------------
 
@@ -343,7 +230,7 @@ class RequestState:
         self._reloaded(session, record)
 
     def regenerate(self, session: _SessionBase) -> None:
-        old = self.conn.get(self.id_key)
+        old = self.conn.get(self.engine.id_key)
         try:
             if isinstance(old, str):
                 self.engine.store.destroy(old)
@@ -353,7 +240,7 @@ class RequestState:
             self._regenerated(session)
 
     def destroy(self, session: _SessionBase) -> None:
-        self.conn[self.session_key] = None
+        self.conn[self.engine.session_key] = None
         try:
             self.engine.store.destroy(session.id)
         except Exception as exc:
@@ -382,7 +269,7 @@ class RequestState:
         self._reloaded(session, record)
 
     async def aregenerate(self, session: _SessionBase) -> None:
-        old = self.conn.get(self.id_key)
+        old = self.conn.get(self.engine.id_key)
         try:
             if isinstance(old, str):
                 await self.engine.adestroy(old)
@@ -392,7 +279,7 @@ class RequestState:
             self._regenerated(session)
 
     async def adestroy(self, session: _SessionBase) -> None:
-        self.conn[self.session_key] = None
+        self.conn[self.engine.session_key] = None
         try:
             await self.engine.adestroy(session.id)
         except Exception as exc:
@@ -411,24 +298,23 @@ class RequestState:
         # in express; the error still reaches the caller.
         sid = self._new_id()
         session._replace(sid, self.new_cookie(), {})
-        self.conn[self.id_key] = sid
-        self.conn[self.session_key] = session
+        self.conn[self.engine.id_key] = sid
+        self.conn[self.engine.session_key] = session
         _debug("regenerated session: new id %s", sid)
 
 
 _STORE_OPS = {SET: "set", TOUCH: "touch", DESTROY: "destroy"}
 
 
-def store_failed(op: int, exc: Exception) -> SessionError:
-    """Log a failed store write and turn it into the error the caller raises."""
-    name = _STORE_OPS[op]
-    logger.error("cannot store session: store %s() failed: %r", name, exc)
-    return store_error(name, exc)
-
-
-def load_failed(exc: Exception) -> SessionError:
-    logger.error("cannot load session: store get() failed: %r", exc)
-    return store_error("get", exc)
+def _memory_core(store: Any) -> Any:
+    """The data path of a MemoryStore whose methods are its own (else None):
+    the kernel calls it without MemoryStore's Python methods in between."""
+    if not isinstance(store, MemoryStore):
+        return None
+    for name in ("get", "set", "touch"):
+        if name in vars(store) or getattr(type(store), name) is not getattr(MemoryStore, name):
+            return None
+    return store._core
 
 
 def _missing(name: str) -> Callable[..., Any]:

@@ -1,6 +1,6 @@
 """The one place that chooses the compiled or the pure-Python kernels.
 
-All three compiled twins are used, or none (so `EXTENSIONS` is one honest
+All four compiled twins are used, or none (so `EXTENSIONS` is one honest
 bool); `REASON` says why. Decided once, at import.
 """
 
@@ -10,6 +10,7 @@ import os
 import sys
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from ._types import CookieTemplateLike, LRUFactory, SignerLike
 
@@ -34,7 +35,7 @@ elif sys.implementation.name != "cpython":
     EXTENSIONS, REASON = False, f"not CPython ({sys.implementation.name})"
 else:
     try:
-        from . import _cookies_c, _lru_c, _signing_c  # noqa: F401
+        from . import _cookies_c, _lru_c, _request_c, _signing_c  # noqa: F401
     except ImportError as exc:  # pragma: no cover
         EXTENSIONS, REASON = False, f"ImportError: {exc}"
     else:
@@ -54,11 +55,23 @@ else:  # pragma: no cover
     from ._lru_py import LRUCache
     from ._signing_py import Signer, sign, unsign
 
+# Subclassed by fastsession._core, so typed as classes: the pure twin's (the
+# compiled twin's stub, checked by stubtest, declares the same).
+if TYPE_CHECKING:
+    from ._request_py import EngineCore, MemoryCore, RequestCore
+elif EXTENSIONS:
+    from ._request_c import EngineCore, MemoryCore, RequestCore
+else:  # pragma: no cover
+    from ._request_py import EngineCore, MemoryCore, RequestCore
+
 __all__ = [
     "EXTENSIONS",
     "REASON",
     "CookieTemplate",
+    "EngineCore",
     "LRUCache",
+    "MemoryCore",
+    "RequestCore",
     "Signer",
     "encode",
     "lookup",

@@ -10,15 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from ._core import (
-    DESTROY,
-    SET,
-    TOUCH,
-    Engine,
-    RequestState,
-    load_failed,
-    store_failed,
-)
+from ._core import DESTROY, SET, TOUCH, Engine, RequestState
 from .options import build_options
 
 Scope = MutableMapping[str, Any]
@@ -57,54 +49,45 @@ class SessionMiddleware:
             await self.app(scope, receive, send)
             return
 
-        if engine.inline:
-            state: _State = _InlineState(engine, scope, options)
-        else:
-            state = _AwaitingState(engine, scope, options)
-        state.send = send
-
+        state = _State(engine, scope, options)
+        state.respond = send
         # 1. The id from the first cookie with our name, if its signature verifies.
-        header = None
-        for name, value in scope.get("headers") or ():
-            if name == b"cookie":
-                text = value.decode("latin-1")
-                header = text if header is None else f"{header}; {text}"
-        sid = state.cookie_id = engine.read_id(header)
+        sid = engine.read_asgi_id(scope.get("headers"))
+        if engine.inline:
+            # 2. Load it, or start a new session (an unknown id is never reused);
+            # 3. run the app, committing at the response's start and before its
+            # last message (the store is called inline: RequestCore.asgi_send).
+            state.begin(sid)
+            await self.app(scope, receive, state.asgi_send)
+            if state.started and scope["type"] == "websocket":
+                # A websocket ends without a final message of ours to wait for.
+                state.commit(True)
+            return
 
-        # 2. Load it, or start a new session (an unknown id is never reused).
+        # The same with a store whose calls are awaited.
+        state.cookie_id = sid
         if sid is not None:
             try:
-                if engine.inline:
-                    record = engine.sget(sid)  # type: ignore[misc]
-                else:
-                    record = await engine.aget(sid)
+                record = await engine.aget(sid)
             except FileNotFoundError:
                 record = None
             except Exception as exc:
-                raise load_failed(exc) from exc
+                raise engine.load_failed(exc) from exc
             if record is not None:
                 state.inflate(sid, record)
             else:
                 state.generate()
         else:
             state.generate()
-
-        # 3. Run the app; commit at the response's start and before its last message.
-        await self.app(scope, receive, state.wrapped_send)
-        if scope["type"] == "websocket" and state.started:
-            # A websocket ends without a final message of ours to wait for.
+        await self.app(scope, receive, state.awaiting_send)
+        if state.started and scope["type"] == "websocket":
             await state.commit_async(True)
 
 
 class _State(RequestState):
-    """An ASGI request's session state and the ``send`` the app is given."""
+    """An ASGI request's session."""
 
-    __slots__ = ("send",)
-
-    session_key = "session"
-    id_key = "session_id"
-
-    send: Send
+    __slots__ = ()
 
     def secure_scheme(self) -> bool:
         scope = self.conn
@@ -116,11 +99,27 @@ class _State(RequestState):
             return False
         return bool(scope.get("scheme") in ("https", "wss"))
 
-    def wrapped_send(self, message: Message) -> Awaitable[None]:
-        raise NotImplementedError
+    async def awaiting_send(self, message: Message) -> None:
+        """`asgi_send` for a store whose calls are awaited."""
+        kind = message["type"]
+        if kind in _START:
+            self.started = True
+            line = await self.commit_async(False)
+            if line is not None:
+                message = dict(message)
+                message["headers"] = [
+                    *message.get("headers", ()),
+                    (b"set-cookie", line.encode("latin-1")),
+                ]
+        elif self.started and (
+            (kind == "http.response.body" and not message.get("more_body", False))
+            or kind == "websocket.close"
+        ):
+            await self.commit_async(True)
+        await self.respond(message)
 
     async def commit_async(self, final: bool) -> str | None:
-        """Do what the core decides; a store failure is raised, never swallowed."""
+        """`commit` with the store's calls awaited."""
         line, op, arg = self.plan(final)
         if op:
             engine = self.engine
@@ -138,77 +137,5 @@ class _State(RequestState):
                 elif op == DESTROY:
                     await engine.adestroy(arg)
             except Exception as exc:
-                raise store_failed(op, exc) from exc
+                raise engine.store_failed(op, exc) from exc
         return line
-
-
-class _AwaitingState(_State):
-    """A store whose calls are awaited (async, or run in a worker thread)."""
-
-    __slots__ = ()
-
-    async def wrapped_send(self, message: Message) -> None:
-        kind = message["type"]
-        if kind in _START:
-            self.started = True
-            line = await self.commit_async(False)
-            if line is not None:
-                message = _with_cookie(message, line)
-        elif self.started and (
-            (kind == "http.response.body" and not message.get("more_body", False))
-            or kind == "websocket.close"
-        ):
-            await self.commit_async(True)
-        await self.send(message)
-
-
-class _InlineState(_State):
-    """A store called inline (MemoryStore): the commit needs no coroutine of its
-    own, so the app awaits the server's ``send`` directly, right after it."""
-
-    __slots__ = ()
-
-    def wrapped_send(self, message: Message) -> Awaitable[None]:
-        kind = message["type"]
-        if kind in _START:
-            self.started = True
-            line = self.commit(False)
-            if line is not None:
-                message = _with_cookie(message, line)
-        elif self.started and (
-            (kind == "http.response.body" and not message.get("more_body", False))
-            or kind == "websocket.close"
-        ):
-            self.commit(True)
-        return self.send(message)
-
-    def commit(self, final: bool) -> str | None:
-        """`commit_async` with the store called directly."""
-        line, op, arg = self.plan(final)
-        if op:
-            engine = self.engine
-            try:
-                if op == SET:
-                    try:
-                        engine.sset(arg._id, arg)  # type: ignore[misc]
-                    finally:
-                        arg._encoded = None
-                elif op == TOUCH:
-                    try:
-                        engine.stouch(arg._id, arg)  # type: ignore[misc]
-                    finally:
-                        arg._encoded = None
-                elif op == DESTROY:
-                    engine.sdestroy(arg)  # type: ignore[misc]
-            except Exception as exc:
-                raise store_failed(op, exc) from exc
-        return line
-
-    async def commit_async(self, final: bool) -> str | None:
-        return self.commit(final)
-
-
-def _with_cookie(message: Message, line: str) -> Message:
-    message = dict(message)
-    message["headers"] = [*message.get("headers", ()), (b"set-cookie", line.encode("latin-1"))]
-    return message

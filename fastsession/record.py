@@ -32,7 +32,14 @@ if HAVE_ORJSON:
     _EncodeError = (orjson.JSONEncodeError,)
 
     def dumps(obj: Any) -> bytes:
-        return _dumps_raw(obj, option=_OPTS)
+        return _dumps_raw(obj, None, _OPTS)
+
+    def encode_data(data: dict[str, Any]) -> bytes:
+        """Serialize the session data; an unstorable value names its key."""
+        try:
+            return _dumps_raw(data, None, _OPTS)
+        except orjson.JSONEncodeError as exc:
+            raise _explain(data, exc) from exc
 
 else:  # pragma: no cover
     import json
@@ -46,17 +53,16 @@ else:  # pragma: no cover
     def loads(data: Any) -> Any:
         return json.loads(data)
 
+    def encode_data(data: dict[str, Any]) -> bytes:
+        """Serialize the session data; an unstorable value names its key."""
+        try:
+            return dumps(data)
+        except _EncodeError as exc:
+            raise _explain(data, exc) from exc
+
 
 fingerprint = xxhash.xxh3_64_intdigest
 """Hash of the serialized data (without the cookie): the "modified?" test."""
-
-
-def encode_data(data: dict[str, Any]) -> bytes:
-    """Serialize the session data; an unstorable value names its key."""
-    try:
-        return dumps(data)
-    except _EncodeError as exc:
-        raise _explain(data, exc) from exc
 
 
 def _explain(data: dict[str, Any], exc: Exception) -> SerializationError:

@@ -63,8 +63,9 @@ class _SessionBase(dict[str, Any]):
 
     def encode(self) -> bytes:
         """The data as JSON (without the cookie); a value JSON cannot hold names its key."""
-        if self._encoded is not None:
-            return self._encoded
+        encoded = self._encoded
+        if encoded is not None:
+            return encoded
         if "cookie" in self:
             raise SerializationError('the session key "cookie" is reserved for the cookie')
         return encode_data(self)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from ._core import DESTROY, SET, TOUCH, Engine, RequestState, load_failed, store_failed
+from ._core import Engine, RequestState
 from .options import build_options
 
 Environ = dict[str, Any]
@@ -45,28 +45,14 @@ class WSGISessionMiddleware:
             return self.app(environ, start_response)
 
         state = _State(engine, environ, options)
-        state.start_response = start_response
+        state.respond = start_response
+        # 1. The id from the first cookie with our name, if its signature verifies;
+        # 2. load it, or start a new session (an unknown id is never reused).
+        state.begin(engine.read_id(environ.get("HTTP_COOKIE")))
 
-        # 1. The id from the first cookie with our name, if its signature verifies.
-        sid = state.cookie_id = engine.read_id(environ.get("HTTP_COOKIE"))
-
-        # 2. Load it, or start a new session (an unknown id is never reused).
-        if sid is not None:
-            try:
-                record = engine.store.get(sid)
-            except FileNotFoundError:
-                record = None
-            except Exception as exc:
-                raise load_failed(exc) from exc
-            if record is not None:
-                state.inflate(sid, record)
-            else:
-                state.generate()
-        else:
-            state.generate()
-
-        # 3. Run the app; commit when it starts the response and before its last chunk.
-        body = self.app(environ, state.session_start_response)
+        # 3. Run the app; commit when it starts the response (RequestCore.start_response)
+        # and before its last chunk.
+        body = self.app(environ, state.start_response)
         if state.started and isinstance(body, (list, tuple)):
             # The whole body already exists: commit now and keep the list (and
             # the Content-Length a server can derive from it).
@@ -76,14 +62,9 @@ class WSGISessionMiddleware:
 
 
 class _State(RequestState):
-    """A WSGI request's session state and the ``start_response`` the app is given."""
+    """A WSGI request's session."""
 
-    __slots__ = ("start_response",)
-
-    session_key = SESSION_KEY
-    id_key = SESSION_ID_KEY
-
-    start_response: StartResponse
+    __slots__ = ()
 
     def secure_scheme(self) -> bool:
         environ = self.conn
@@ -91,38 +72,6 @@ class _State(RequestState):
             value = environ.get("HTTP_X_FORWARDED_PROTO", "")
             return bool(value.split(",", 1)[0].strip().lower() == "https")
         return bool(environ.get("wsgi.url_scheme") == "https")
-
-    def session_start_response(
-        self, status: str, headers: list[tuple[str, str]], exc_info: Any = None
-    ) -> Any:
-        if not self.started:
-            self.started = True
-            line = self.commit(False)
-            if line is not None:
-                headers = [*headers, ("Set-Cookie", line)]
-        return self.start_response(status, headers, exc_info)
-
-    def commit(self, final: bool) -> str | None:
-        """Do what the core decides; a store failure is raised, never swallowed."""
-        line, op, arg = self.plan(final)
-        if op:
-            store = self.engine.store
-            try:
-                if op == SET:
-                    try:
-                        store.set(arg._id, arg)
-                    finally:
-                        arg._encoded = None
-                elif op == TOUCH:
-                    try:
-                        store.touch(arg._id, arg)
-                    finally:
-                        arg._encoded = None
-                elif op == DESTROY:
-                    store.destroy(arg)
-            except Exception as exc:
-                raise store_failed(op, exc) from exc
-        return line
 
 
 class _Body:

@@ -11,7 +11,7 @@ from setuptools import Extension, setup
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 os.chdir(ROOT)
-kernels = sys.argv[1:] or ["_signing_c", "_cookies_c", "_lru_c"]
+kernels = sys.argv[1:] or ["_signing_c", "_cookies_c", "_lru_c", "_request_c"]
 sys.argv = [sys.argv[0], "build_ext", "--inplace", "-q"]
 setup(
     name="fastsession-dev",

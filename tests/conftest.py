@@ -88,6 +88,11 @@ def lru_impl(request: pytest.FixtureRequest) -> Impl:
     return request.param  # type: ignore[no-any-return]
 
 
+@pytest.fixture(params=_impl_params("request"))
+def request_impl(request: pytest.FixtureRequest) -> Impl:
+    return request.param  # type: ignore[no-any-return]
+
+
 class FakeClock:
     """A clock that moves only when told (seconds)."""
 

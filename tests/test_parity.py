@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-KERNELS = ("signing", "cookies", "lru")
+KERNELS = ("signing", "cookies", "lru", "request")
 
 pytestmark = pytest.mark.c_extension
 

@@ -13,8 +13,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, ClassVar
 
-from .. import _clock
-from .._speedups import LRUCache
+from .._speedups import LRUCache, MemoryCore
 from .._types import Record, StorableSession
 from ..cookie import Cookie
 from ..errors import CorruptSessionError
@@ -71,50 +70,30 @@ class MemoryStore(Store):
             on_evict=_reporting("on_evict", on_evict),
         )
         self._write = threading.RLock()
+        # The data path (get, set, touch), in the request kernel: the
+        # middlewares call it directly when these methods are not overridden.
+        self._core = MemoryCore(
+            self._lru,
+            self._write,
+            self._ttl,
+            clock,
+            _parse,
+            _with_cookie_of,
+            _cookie_end,
+            (Session, AsyncSession),
+            Cookie,
+        )
 
     def get(self, sid: str) -> Record | None:
-        raw = self._lru.get(sid)
-        return None if raw is None else _parse(raw)
+        return self._core.get(sid)
 
     def set(self, sid: str, session: StorableSession) -> None:
-        value = session.to_json()
-        deadline = self._deadline(session)
-        lock = self._write
-        lock.acquire()
-        try:
-            self._lru.set(sid, value, deadline)
-        finally:
-            lock.release()
+        self._core.set(sid, session)
 
     def touch(self, sid: str, session: StorableSession) -> None:
         # Our own sessions hand over the record's cookie part alone when their
         # data is known to serialize: the stored data is kept, so it need not be.
-        head = (
-            session._record_head()
-            if session.__class__ is AsyncSession or session.__class__ is Session
-            else None
-        )
-        fresh = session.to_json() if head is None else b""
-        deadline = self._deadline(session)
-        lock = self._write
-        lock.acquire()
-        try:
-            stored = self._lru.peek(sid)
-            if stored is not None:
-                if head is None:
-                    value = _with_cookie_of(stored, fresh, session)
-                elif stored.startswith(head):
-                    value = stored  # the same cookie: as spliced, byte for byte
-                else:
-                    end = _cookie_end(stored)
-                    value = (
-                        head + stored[end:]
-                        if end != -1
-                        else _with_cookie_of(stored, session.to_json(), session)
-                    )
-                self._lru.set(sid, value, deadline)
-        finally:
-            lock.release()
+        self._core.touch(sid, session)
 
     def destroy(self, sid: str) -> None:
         with self._write:
@@ -130,25 +109,6 @@ class MemoryStore(Store):
     def length(self) -> int:
         self._lru.sweep(len(self._lru))
         return len(self._lru)
-
-    def _deadline(self, session: StorableSession) -> float:
-        cookie = session.cookie
-        if cookie.__class__ is Cookie:
-            # expires.timestamp() without the datetime: the same float.
-            ms = cookie._expires
-            if ms is not None and _MIN_MS <= ms <= _MAX_MS:
-                return ms / 1000
-        expires = cookie.expires
-        if expires is None:
-            now = _clock.now() if self._clock is None else self._clock()
-            return now + self._ttl
-        return expires.timestamp()
-
-
-# The epoch milliseconds a datetime can hold (years 1 to 9999).
-_MIN_MS = -62_135_596_800_000
-_MAX_MS = 253_402_300_799_999
-
 
 def _parse(raw: bytes) -> Record:
     try:
