@@ -143,7 +143,8 @@ def panels(
         Bar(
             f"{r['framework']} · {r['contender']} · {r['op']}",
             r["keep"] * 100,
-            f"{r['keep']:.0%}",
+            f"{r['keep']:.0%}"
+            + (f" (by CPU {r['cpu_keep']:.0%})" if isinstance(r.get("cpu_keep"), float) else ""),
             "fastsession" in r["contender"],
         )
         for r in http_rows

@@ -28,6 +28,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 EXPRESS_DIR = ROOT / "benchmarks" / "express"
@@ -52,6 +53,20 @@ class Target:
         return not self.contender.startswith("bare")
 
 
+@dataclass(frozen=True)
+class Server:
+    port: int
+    pid: int
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One slice: requests/s, and the server's CPU seconds per request (None off Linux)."""
+
+    rps: float
+    cpu: float | None
+
+
 @dataclass
 class Measurement:
     framework: str
@@ -59,6 +74,20 @@ class Measurement:
     op: str
     rps: list[float] = field(default_factory=list)
     keeps: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
+    cpu_keeps: list[float] = field(default_factory=list)
+
+    def add(self, sample: Sample, before: Sample, after: Sample) -> None:
+        """A contender's slice with the bare slices around it."""
+        self.rps.append(sample.rps)
+        self.keeps.append(2 * sample.rps / (before.rps + after.rps))
+        if sample.cpu and before.cpu and after.cpu:
+            self.cpu.append(sample.cpu)
+            self.cpu_keeps.append((before.cpu + after.cpu) / 2 / sample.cpu)
+
+    @property
+    def cpu_keep(self) -> float | None:
+        return statistics.median(self.cpu_keeps) if self.cpu_keeps else None
 
     @property
     def median(self) -> float:
@@ -161,7 +190,7 @@ def get(port: int, path: str, cookie: str | None = None) -> tuple[int, str | Non
 
 
 @contextmanager
-def running(target: Target, settings: Settings) -> Iterator[int]:
+def running(target: Target, settings: Settings) -> Iterator[Server]:
     port = free_port()
     env = {**os.environ, "PORT": str(port), "VARIANT": target.contender, "SECRET": SECRET}
     command = pinned(0, server_command(target, port, settings), settings)
@@ -182,7 +211,7 @@ def running(target: Target, settings: Settings) -> Iterator[int]:
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"{target} did not answer on port {port}") from None
                 time.sleep(0.1)
-        yield port
+        yield Server(port, proc.pid)  # taskset execs the server: the pid is the server's
     finally:
         proc.terminate()
         try:
@@ -207,22 +236,37 @@ def session_cookie(target: Target, port: int) -> str | None:
     return cookie
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """CPU time the process has run, all threads (Linux schedstat, ns), or None."""
+    total = 0
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            total += int((task / "schedstat").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return total / 1e9
+
+
 WRK_RPS = re.compile(r"Requests/sec:\s+([0-9.]+)")
+WRK_REQUESTS = re.compile(r"(\d+) requests in")
 WRK_ERRORS = re.compile(r"Non-2xx or 3xx responses:\s+(\d+)|Socket errors:.*?timeout (\d+)")
 
 
-def parse_wrk(output: str) -> tuple[float, int]:
-    """Requests/s and the error count (non-2xx responses, timeouts) of a wrk run."""
+def parse_wrk(output: str) -> tuple[float, int, int]:
+    """Requests/s, the error count (non-2xx responses, timeouts) and the requests of a
+    wrk run."""
     found = WRK_RPS.search(output)
-    if found is None:
+    count = WRK_REQUESTS.search(output)
+    if found is None or count is None:
         raise RuntimeError(f"no Requests/sec in wrk output:\n{output}")
     errors = sum(int(a or b or 0) for a, b in WRK_ERRORS.findall(output))
-    return float(found.group(1)), errors
+    return float(found.group(1)), errors, int(count.group(1))
 
 
 def drive(
     port: int, path: str, cookie: str | None, seconds: float, settings: Settings
-) -> tuple[float, int]:
+) -> tuple[float, int, int]:
+    """Requests/s, errors and requests of one bounded run of the load generator."""
     url = f"http://{HOST}:{port}{path}"
     if settings.load == "wrk":
         command = [
@@ -268,14 +312,21 @@ def drive(
         check=True,
     )
     result = json.loads(done.stdout)
-    return float(result["rps"]), int(result["errors"])
+    return float(result["rps"]), int(result["errors"]), int(result["requests"])
 
 
-def measure(target: Target, op: str, port: int, cookie: str | None, s: Settings) -> float:
-    rps, errors = drive(port, f"/{op}", cookie, s.duration, s)
+def measure(target: Target, op: str, server: Server, cookie: str | None, s: Settings) -> Sample:
+    # CPU time per request barely moves when other work shares the machine, where
+    # requests/s does: it gives the keep ratio an idle machine would show.
+    cpu_before = cpu_seconds(server.pid)
+    rps, errors, requests = drive(server.port, f"/{op}", cookie, s.duration, s)
+    cpu_after = cpu_seconds(server.pid)
     if errors:
         raise RuntimeError(f"{target.framework} {target.contender} /{op}: {errors} errors")
-    return rps
+    cpu = None
+    if cpu_before is not None and cpu_after is not None and requests:
+        cpu = (cpu_after - cpu_before) / requests
+    return Sample(rps, cpu)
 
 
 def run(
@@ -290,60 +341,63 @@ def run(
     results: dict[tuple[str, str, str], Measurement] = {}
     with ExitStack() as stack:
         # All servers up at once (idle ones cost nothing) so slices can alternate.
-        ports = {t: stack.enter_context(running(t, settings)) for t in chosen}
-        cookies = {t: session_cookie(t, ports[t]) for t in chosen}
+        servers = {t: stack.enter_context(running(t, settings)) for t in chosen}
+        cookies = {t: session_cookie(t, servers[t].port) for t in chosen}
         for t in chosen:
             for op in t.ops:
-                drive(ports[t], f"/{op}", cookies[t], settings.warmup, settings)
+                drive(servers[t].port, f"/{op}", cookies[t], settings.warmup, settings)
         for round_no in range(settings.rounds):
             for bare in [t for t in chosen if t.is_bare]:
                 base = results.setdefault(
                     (bare.framework, "bare", "read"), Measurement(bare.framework, "bare", "read")
                 )
-                before = measure(bare, "read", ports[bare], None, settings)
-                base.rps.append(before)
+                before = measure(bare, "read", servers[bare], None, settings)
+                base.rps.append(before.rps)
+                if before.cpu:
+                    base.cpu.append(before.cpu)
                 for t in chosen:
                     if t.framework != bare.framework or t.is_bare:
                         continue
                     for op in t.ops:
                         key = (t.framework, t.contender, op)
                         m = results.setdefault(key, Measurement(*key))
-                        rps = measure(t, op, ports[t], cookies[t], settings)
-                        after = measure(bare, "read", ports[bare], None, settings)
-                        base.rps.append(after)
-                        m.rps.append(rps)
-                        m.keeps.append(2 * rps / (before + after))
+                        sample = measure(t, op, servers[t], cookies[t], settings)
+                        after = measure(bare, "read", servers[bare], None, settings)
+                        base.rps.append(after.rps)
+                        if after.cpu:
+                            base.cpu.append(after.cpu)
+                        m.add(sample, before, after)
                         before = after
+                        cpu = f", CPU keep {m.cpu_keeps[-1]:.0%}" if m.cpu_keeps else ""
                         print(
                             f"round {round_no + 1}/{settings.rounds} {t.framework:9} "
-                            f"{t.contender:16} {op:5} {rps:8.0f} req/s, "
-                            f"keep {m.keeps[-1]:.0%}",
+                            f"{t.contender:16} {op:5} {sample.rps:8.0f} req/s, "
+                            f"keep {m.keeps[-1]:.0%}{cpu}",
                             flush=True,
                         )
     return list(results.values())
 
 
-def keep_ratios(measurements: Sequence[Measurement]) -> list[dict[str, object]]:
-    """One row per measurement: median req/s and median keep ratio (bare: 1)."""
-    rows: list[dict[str, object]] = []
+def keep_ratios(measurements: Sequence[Measurement]) -> list[dict[str, Any]]:
+    """One row per measurement: median req/s, median keep ratios (bare: 1) and the
+    median CPU µs per request."""
+    rows: list[dict[str, Any]] = []
     for m in measurements:
-        keep = 1.0 if m.contender == "bare" else m.keep
-        rows.append({**asdict(m), "median": m.median, "keep": keep})
+        bare = m.contender == "bare"
+        rows.append(
+            {
+                **asdict(m),
+                "median": m.median,
+                "keep": 1.0 if bare else m.keep,
+                "cpu_keep": (1.0 if m.cpu else None) if bare else m.cpu_keep,
+                "cpu_us": statistics.median(m.cpu) * 1e6 if m.cpu else None,
+            }
+        )
     return rows
 
 
-def table(rows: Sequence[dict[str, object]]) -> str:
-    lines = ["| framework | contender | op | req/s | keep vs bare |", "|---|---|---|---:|---:|"]
-    for r in rows:
-        keep = r["keep"]
-        shown = f"{keep:.0%}" if isinstance(keep, float) else "n/a"
-        lines.append(
-            f"| {r['framework']} | {r['contender']} | {r['op']} | {r['median']:.0f} | {shown} |"
-        )
-    return "\n".join(lines)
-
-
 def serve(contender: str, port: int, loop: str, http_impl: str) -> None:
+    """The server side: one Starlette variant under uvicorn, until terminated."""
     import uvicorn
 
     from benchmarks import apps
@@ -402,7 +456,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     contenders = args.contenders.split(",") if args.contenders else None
     rows = keep_ratios(run(settings, args.frameworks.split(","), contenders))
-    print(table(rows))
+    from benchmarks import ratios  # here: a script run has only now put the root on sys.path
+
+    print("\n".join(ratios.http_table(rows)))
     if args.json:
         args.json.write_text(json.dumps({"settings": asdict(settings), "rows": rows}, indent=2))
     return 0

@@ -2,7 +2,8 @@
 
 Kernel groups: each contender's median and its ratio to the fastsession contender.
 Middleware groups (``extra_info["baseline"]`` set): µs per request, µs added to the bare
-app of the same family, and that cost relative to fastsession's. HTTP: keep ratios.
+app of the same family, that cost relative to fastsession's, and the objects per request
+left to the cyclic GC (``extra_info["gc_objects"]``). HTTP: keep ratios.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ class Row:
     target: float | None = None  # middleware only: the added-µs target, if any
     is_reference: bool = False
     baseline: str | None = None  # middleware only: the bare variant it is measured against
+    gc_objects: float | None = None  # middleware only: objects per request left to the GC
 
 
 def _split_name(name: str) -> tuple[list[str], str | None]:
@@ -144,8 +146,19 @@ def middleware_rows(group: Sequence[Entry]) -> list[Row]:
             # stores' groups, nor on a framework's family (Flask's spread swamps µs).
             in_scope = e.group.startswith("middleware-") and baseline == "bare"
             target = ADDED_US_TARGETS.get(op) if e is ref and in_scope else None
+            gc_objects = e.extra.get("gc_objects")
             rows.append(
-                Row(e.group, e.contender, e.seconds, ratio, extra, target, e is ref, baseline)
+                Row(
+                    e.group,
+                    e.contender,
+                    e.seconds,
+                    ratio,
+                    extra,
+                    target,
+                    e is ref,
+                    baseline,
+                    None if gc_objects is None else float(gc_objects),
+                )
             )
     return rows
 
@@ -185,8 +198,9 @@ def group_table(name: str, rows: Sequence[Row]) -> list[str]:
         lines = [
             f"### {name}",
             "",
-            "| contender | per request | added vs bare | added vs fastsession | target |",
-            "|---|---:|---:|---:|---|",
+            "| contender | per request | added vs bare | added vs fastsession | target "
+            "| GC objects/req |",
+            "|---|---:|---:|---:|---|---:|",
         ]
         for r in rows:
             added = "baseline" if r.added is None else fmt_added(r.added)
@@ -195,9 +209,9 @@ def group_table(name: str, rows: Sequence[Row]) -> list[str]:
                 met = "met" if r.added * 1e6 <= r.target else "MISSED"
                 target = f"≤ {r.target:g} µs: {met}"
             label = f"**{r.contender}**" if r.is_reference else r.contender
-            lines.append(
-                f"| {label} | {fmt_time(r.seconds)} | {added} | {_ratio(r.ratio)} | {target} |"
-            )
+            gc_objects = "n/a" if r.gc_objects is None else f"{r.gc_objects:g}"
+            cells = [label, fmt_time(r.seconds), added, _ratio(r.ratio), target, gc_objects]
+            lines.append("| " + " | ".join(cells) + " |")
     else:
         lines = [f"### {name}", "", "| contender | median | vs fastsession |", "|---|---:|---:|"]
         for r in rows:
@@ -210,17 +224,26 @@ def http_table(rows: Sequence[Mapping[str, Any]]) -> list[str]:
     lines = [
         "### HTTP (uvicorn / Node on 127.0.0.1)",
         "",
-        "| framework | contender | op | req/s | keep vs bare | target |",
-        "|---|---|---|---:|---:|---|",
+        "| framework | contender | op | req/s | keep vs bare | target | server CPU/req "
+        "| keep by CPU |",
+        "|---|---|---|---:|---:|---|---:|---:|",
     ]
     for r in rows:
-        keep = r.get("keep")
+        keep, cpu_keep, cpu_us = r.get("keep"), r.get("cpu_keep"), r.get("cpu_us")
         target = KEEP_TARGETS.get((r["framework"], r["contender"], r["op"]))
         verdict = ""
         if target is not None and isinstance(keep, float):
             verdict = f"≥ {target:.0%}: {'met' if keep >= target else 'MISSED'}"
-        shown = f"{keep:.0%}" if isinstance(keep, float) else "n/a"
-        cells = [r["framework"], r["contender"], r["op"], f"{r['median']:.0f}", shown, verdict]
+        cells = [
+            r["framework"],
+            r["contender"],
+            r["op"],
+            f"{r['median']:.0f}",
+            f"{keep:.0%}" if isinstance(keep, float) else "n/a",
+            verdict,
+            f"{cpu_us:.1f} µs" if isinstance(cpu_us, float) else "n/a",
+            f"{cpu_keep:.0%}" if isinstance(cpu_keep, float) else "n/a",
+        ]
         lines.append("| " + " | ".join(map(str, cells)) + " |")
     return [*lines, ""]
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from benchmarks import apps
+from benchmarks.bench_middleware import CALLS
 
 SERVER_SIDE = [
     apps.ASGI_VARIANTS["fastsession"],
@@ -61,3 +62,22 @@ def test_a_cookie_that_does_not_reach_a_session_is_refused() -> None:
     app = variant.build()
     forged = "connect.sid=s%3Aabc.def"
     assert apps.call(variant, app, "/read", forged).body == b"None"
+
+
+def test_cyclic_garbage_counts_objects_only_the_gc_frees() -> None:
+    from benchmarks.bench_middleware import cyclic_garbage
+
+    kept: list[object] = []
+
+    def acyclic() -> None:
+        for _ in range(CALLS):
+            kept[:] = [{"a": 1}]  # freed by reference counting alone
+
+    def cyclic() -> None:
+        for _ in range(CALLS):
+            a: list[object] = []
+            b: list[object] = [a]
+            a.append(b)
+
+    assert cyclic_garbage(acyclic) == 0
+    assert cyclic_garbage(cyclic) == 2

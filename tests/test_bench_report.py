@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from benchmarks import chart, ratios
-from benchmarks.http_load import Measurement, keep_ratios, parse_wrk
+from benchmarks.http_load import Measurement, Sample, cpu_seconds, keep_ratios, parse_wrk
 
 
 def bench(name: str, group: str, median: float, **extra: Any) -> dict[str, Any]:
@@ -118,16 +118,20 @@ def test_middleware_added_cost_is_per_request_and_per_family() -> None:
     assert "≤ 3 µs: MISSED" in "\n".join(ratios.group_table(group, slower))
 
 
-def test_http_keep_ratio_is_the_median_of_paired_slices() -> None:
-    bare = Measurement("starlette", "bare", "read", rps=[1000, 1100, 900])
-    fs = Measurement(
-        "starlette", "fastsession", "read", rps=[900, 950, 800], keeps=[0.9, 0.95, 0.8]
-    )
+def test_http_keep_ratios_come_from_slices_paired_with_bare_ones() -> None:
+    bare = Measurement("starlette", "bare", "read", rps=[1000, 1100, 900], cpu=[100e-6])
+    fs = Measurement("starlette", "fastsession", "read")
+    fs.add(Sample(900, 125e-6), before=Sample(1000, 100e-6), after=Sample(1000, 100e-6))
+    fs.add(Sample(500, 130e-6), before=Sample(600, 110e-6), after=Sample(400, 150e-6))
+    fs.add(Sample(800, None), before=Sample(1000, 100e-6), after=Sample(1000, 100e-6))
+    assert fs.keeps == [0.9, 1.0, 0.8]  # each against the mean of its two bare slices
+    assert fs.cpu_keeps == pytest.approx([0.8, 1.0])  # a slice without CPU time adds none
     rows = keep_ratios([bare, fs])
-    assert rows[0]["keep"] == 1.0 and rows[0]["median"] == 1000
-    assert rows[1]["keep"] == 0.9
+    assert rows[0]["keep"] == 1.0 and rows[0]["median"] == 1000 and rows[0]["cpu_keep"] == 1.0
+    assert rows[1]["keep"] == 0.9 and rows[1]["cpu_keep"] == pytest.approx(0.9)
+    assert rows[1]["cpu_us"] == pytest.approx(127.5)
     text = "\n".join(ratios.http_table(rows))
-    assert "| starlette | fastsession | read | 900 | 90% | ≥ 90%: met |" in text
+    assert "| starlette | fastsession | read | 800 | 90% | ≥ 90%: met | 127.5 µs | 90% |" in text
 
 
 WRK = """Running 2s test @ http://127.0.0.1:41234/read
@@ -143,10 +147,10 @@ Transfer/sec:      1.05MB
 
 
 def test_wrk_output_gives_rate_and_errors() -> None:
-    assert parse_wrk(WRK) == (7308.12, 10)
+    assert parse_wrk(WRK) == (7308.12, 10, 14622)
     assert parse_wrk(
         WRK.replace("  Non-2xx or 3xx responses: 7\n", "").replace("timeout 3", "timeout 0")
-    ) == (7308.12, 0)
+    ) == (7308.12, 0, 14622)
     with pytest.raises(RuntimeError):
         parse_wrk("connection refused")
 
@@ -215,3 +219,15 @@ def test_other_stores_middleware_groups_have_no_memorystore_target() -> None:
     assert rows["fastsession-async"].is_reference and rows["fastsession-async"].target is None
     assert rows["starsessions"].ratio == pytest.approx(179 / 89)
     assert "added vs bare" in "\n".join(ratios.group_table(group, groups[group]))
+
+
+def test_cpu_seconds_reads_this_process_and_grows_with_work() -> None:
+    import os
+
+    first = cpu_seconds(os.getpid())
+    if first is None:
+        pytest.skip("no /proc schedstat on this platform")
+    sum(i * i for i in range(200_000))
+    second = cpu_seconds(os.getpid())
+    assert second is not None and second > first
+    assert cpu_seconds(2**22 + 12345) is None  # no such process
