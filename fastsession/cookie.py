@@ -257,7 +257,8 @@ _SHAPES_MAX = 1024
 def _shape_of(fields: dict[str, Any]) -> _Shape:
     """The JSON around ``expires`` and the Set-Cookie cache key, for an attribute set."""
     try:
-        key = tuple(fields.items())
+        # With the values' types: True == 1 == 1.0, but each is written differently.
+        key = (*fields.items(), *map(type, fields.values()))
         shape = _SHAPES.get(key)
     except TypeError:  # an unhashable value read from a store
         key, shape = (), None

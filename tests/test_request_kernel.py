@@ -652,3 +652,15 @@ def test_memory_core_touch_keeps_the_stored_bytes_for_an_unchanged_cookie(impl: 
     memory.touch("sid", session)
     assert memory.lru.peek("sid") is stored  # not even copied
     assert memory.deadline(session) == NOW + 3600
+
+
+@pytest.mark.c_extension
+@pytest.mark.parametrize("impl", TWINS, ids=str)
+def test_equal_members_of_other_types_keep_their_json(impl: Impl) -> None:
+    # True == 1 == 1.0: the prepared cookie JSON must still tell them apart.
+    engine = _engine(impl)
+    for value in (b"1", b"true", b"1.0", b"1", b"true"):
+        raw = b'{"cookie":{"originalMaxAge":null,"expires":null,"secure":' + value + b"}}"
+        state = _state(impl, engine)
+        session = state.inflate_raw("sid", raw) or state.inflate("sid", _parse(raw))
+        assert Session("sid", session.cookie, {}).to_json() == raw
