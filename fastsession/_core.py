@@ -53,6 +53,7 @@ class Engine(_speedups.EngineCore):
         self.lookup = _speedups.lookup
         self.unsign = self.signer.unsign
         self.verified = {}
+        self.headers = {}
         self.layouts = {}
         self.store = store = opts.store
         self.has_touch = has_touch(store)

@@ -8,6 +8,8 @@ from typing_extensions import disjoint_base
 __all__ = [
     "DESTROY",
     "EMPTY_DATA",
+    "HEADERS_MAX",
+    "HEADER_LEN_MAX",
     "LAYOUTS_MAX",
     "NOTHING",
     "SET",
@@ -23,6 +25,8 @@ SET: int
 TOUCH: int
 DESTROY: int
 VERIFIED_MAX: int
+HEADERS_MAX: int
+HEADER_LEN_MAX: int
 LAYOUTS_MAX: int
 EMPTY_DATA: bytes
 
@@ -33,6 +37,7 @@ class EngineCore:
     lookup: Any
     unsign: Any
     verified: dict[str, str]
+    headers: dict[str, str]
     layouts: dict[bytes, tuple[dict[str, Any], Any]]
     session_key: Any
     id_key: Any
@@ -53,6 +58,12 @@ class EngineCore:
     def __init__(self) -> None: ...
     def read_id(self, header: str | None) -> str | None: ...
     def read_asgi_id(self, headers: Iterable[Any] | None) -> str | None: ...
+    def asgi_begin(
+        self, cls: type[RequestCore], scope: MutableMapping[str, Any], options: Any, send: Any
+    ) -> RequestCore: ...
+    def wsgi_begin(
+        self, cls: type[RequestCore], environ: dict[str, Any], options: Any, start_response: Any
+    ) -> RequestCore: ...
     def set_cookie_line(self, sid: str, cookie: Any) -> str | None: ...
     def load_failed(self, exc: Exception) -> Exception: ...
     def store_failed(self, op: int, exc: Exception) -> Exception: ...

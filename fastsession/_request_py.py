@@ -19,8 +19,9 @@ their methods; tests/test_request_kernel.py holds the two equal.
 Invariants:
 
 * ``read_id`` returns an id only for a value whose signature verified; verified
-  values are remembered (at most `VERIFIED_MAX`), so a forged value always
-  reaches the signer's constant-time check.
+  values (at most `VERIFIED_MAX`) and the cookie headers that held them (at
+  most `HEADERS_MAX`, each at most `HEADER_LEN_MAX` long) are remembered, so a
+  forged value always reaches the signer's constant-time check.
 * ``original_data`` and ``saved_data`` are the data's JSON (the record without
   its cookie) as loaded and as last saved; equal bytes mean unmodified.
 * ``inflate_raw(sid, raw)`` gives the session ``inflate(sid, parse(raw))``
@@ -51,6 +52,8 @@ if TYPE_CHECKING:
 __all__ = [
     "DESTROY",
     "EMPTY_DATA",
+    "HEADERS_MAX",
+    "HEADER_LEN_MAX",
     "LAYOUTS_MAX",
     "NOTHING",
     "SET",
@@ -66,6 +69,12 @@ NOTHING, SET, TOUCH, DESTROY = 0, 1, 2, 3
 
 VERIFIED_MAX = 4096
 """Verified cookie values remembered per middleware (then forgotten at once)."""
+
+HEADERS_MAX = 1024
+HEADER_LEN_MAX = 1024
+"""Cookie headers remembered with the id they held, per middleware (then all
+forgotten at once), and the longest remembered: a browser sends the same
+header again, and its id needs no scan of it."""
 
 LAYOUTS_MAX = 64
 """Stored cookie layouts remembered per middleware (then forgotten at once)."""
@@ -100,6 +109,7 @@ class EngineCore:
         "lookup",
         "unsign",
         "verified",
+        "headers",
         "layouts",
         "session_key",
         "id_key",
@@ -123,6 +133,7 @@ class EngineCore:
     lookup: Callable[[str, str], str | None]
     unsign: Callable[[str], str | None]
     verified: dict[str, str]
+    headers: dict[str, str]
     layouts: dict[bytes, tuple[dict[str, Any], Any]]
     session_key: str
     id_key: str
@@ -148,21 +159,28 @@ class EngineCore:
         """The verified id in the first cookie with our name, or None (express getcookie)."""
         if not header:
             return None
+        headers = self.headers
+        sid = headers.get(header)
+        if sid is not None:
+            return sid
         value = self.lookup(header, self.name)
         if value is None:
             return None
         verified = self.verified
         sid = verified.get(value)
-        if sid is not None:
-            return sid
-        if not value.startswith("s:"):
-            return None
-        sid = self.unsign(value[2:])
-        if not sid:
-            return None
-        if len(verified) >= VERIFIED_MAX:
-            verified.clear()
-        verified[value] = sid
+        if sid is None:
+            if not value.startswith("s:"):
+                return None
+            sid = self.unsign(value[2:])
+            if not sid:
+                return None
+            if len(verified) >= VERIFIED_MAX:
+                verified.clear()
+            verified[value] = sid
+        if len(header) <= HEADER_LEN_MAX:
+            if len(headers) >= HEADERS_MAX:
+                headers.clear()
+            headers[header] = sid
         return sid
 
     def read_asgi_id(self, headers: Iterable[Any] | None) -> str | None:
@@ -173,6 +191,33 @@ class EngineCore:
                 text = value.decode("latin-1")
                 header = text if header is None else f"{header}; {text}"
         return self.read_id(header)
+
+    def asgi_begin(
+        self,
+        cls: type[RequestCore],
+        scope: MutableMapping[str, Any],
+        options: dict[str, Any],
+        send: Any,
+    ) -> RequestCore:
+        """An ASGI request's state (``cls(self, scope, options)``), its session
+        loaded from a sync store (`RequestCore.begin`)."""
+        state = cls(self, scope, options)
+        state.respond = send
+        state.begin(self.read_asgi_id(scope.get("headers")))
+        return state
+
+    def wsgi_begin(
+        self,
+        cls: type[RequestCore],
+        environ: dict[str, Any],
+        options: dict[str, Any],
+        start_response: Any,
+    ) -> RequestCore:
+        """A WSGI request's state (``cls(self, environ, options)``), its session loaded."""
+        state = cls(self, environ, options)
+        state.respond = start_response
+        state.begin(self.read_id(environ.get("HTTP_COOKIE")))
+        return state
 
     def set_cookie_line(self, sid: str, cookie: Cookie) -> str | None:
         raise NotImplementedError

@@ -49,15 +49,13 @@ class SessionMiddleware:
             await self.app(scope, receive, send)
             return
 
-        state = _State(engine, scope, options)
-        state.respond = send
-        # 1. The id from the first cookie with our name, if its signature verifies.
-        sid = engine.read_asgi_id(scope.get("headers"))
         if engine.inline:
-            # 2. Load it, or start a new session (an unknown id is never reused);
-            # 3. run the app, committing at the response's start and before its
-            # last message (the store is called inline: RequestCore.asgi_send).
-            state.begin(sid)
+            # 1. The id from the first cookie with our name, if its signature
+            # verifies; 2. load it, or start a new session (an unknown id is
+            # never reused): EngineCore.asgi_begin. 3. Run the app, committing
+            # at the response's start and before its last message, the store
+            # called inline (RequestCore.asgi_send).
+            state = engine.asgi_begin(_State, scope, options, send)
             await self.app(scope, receive, state.asgi_send)
             if state.started and scope["type"] == "websocket":
                 # A websocket ends without a final message of ours to wait for.
@@ -65,7 +63,9 @@ class SessionMiddleware:
             return
 
         # The same with a store whose calls are awaited.
-        state.cookie_id = sid
+        state = _State(engine, scope, options)
+        state.respond = send
+        state.cookie_id = sid = engine.read_asgi_id(scope.get("headers"))
         if sid is not None:
             try:
                 record = await engine.aget(sid)

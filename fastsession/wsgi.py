@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from ._core import Engine, RequestState
+from ._speedups import RequestCore
 from .options import build_options
 
 Environ = dict[str, Any]
@@ -44,11 +45,9 @@ class WSGISessionMiddleware:
         if not (path or "/").startswith(prefix):
             return self.app(environ, start_response)
 
-        state = _State(engine, environ, options)
-        state.respond = start_response
         # 1. The id from the first cookie with our name, if its signature verifies;
         # 2. load it, or start a new session (an unknown id is never reused).
-        state.begin(engine.read_id(environ.get("HTTP_COOKIE")))
+        state = engine.wsgi_begin(_State, environ, options, start_response)
 
         # 3. Run the app; commit when it starts the response (RequestCore.start_response)
         # and before its last chunk.
@@ -79,7 +78,7 @@ class _Body:
 
     __slots__ = ("_body", "_state")
 
-    def __init__(self, body: Iterable[bytes], state: _State) -> None:
+    def __init__(self, body: Iterable[bytes], state: RequestCore) -> None:
         self._body = body
         self._state = state
 

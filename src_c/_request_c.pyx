@@ -78,6 +78,13 @@ cdef extern from *:
         Py_XDECREF(old);
     }
 
+    /* Whether cls is a subtype of base that keeps base's constructor. */
+    static int fastsession_plain_subtype(PyObject *cls, PyTypeObject *base) {
+        PyTypeObject *t = (PyTypeObject *)cls;
+        return PyType_Check(cls) && t->tp_new == base->tp_new && t->tp_init == base->tp_init
+            && PyType_IsSubtype(t, base);
+    }
+
     /* base.__new__(cls): straight to base's tp_new when cls inherits it (what
        object.__new__ and dict.__new__ do once their checks pass). */
     static PyObject *fastsession_new_of(PyTypeObject *base, PyObject *cls, PyObject *no_args) {
@@ -91,6 +98,7 @@ cdef extern from *:
     object fastsession_slot_get(object obj, Py_ssize_t offset, object name)
     void fastsession_slot_set(object obj, Py_ssize_t offset, object value) noexcept
     object fastsession_new_of(void *base, object cls, tuple no_args)
+    bint fastsession_plain_subtype(object cls, void *base) noexcept
 
 cdef extern from "Python.h":
     ctypedef struct PyTypeObject:
@@ -103,6 +111,8 @@ cdef extern from "Python.h":
 __all__ = [
     "DESTROY",
     "EMPTY_DATA",
+    "HEADERS_MAX",
+    "HEADER_LEN_MAX",
     "LAYOUTS_MAX",
     "NOTHING",
     "SET",
@@ -124,6 +134,10 @@ VERIFIED_MAX = 4096
 cdef Py_ssize_t _VERIFIED_MAX = VERIFIED_MAX
 LAYOUTS_MAX = 64
 cdef Py_ssize_t _LAYOUTS_MAX = LAYOUTS_MAX
+HEADERS_MAX = 1024
+cdef Py_ssize_t _HEADERS_MAX = HEADERS_MAX
+HEADER_LEN_MAX = 1024
+cdef Py_ssize_t _HEADER_LEN_MAX = HEADER_LEN_MAX
 
 EMPTY_DATA = b"{}"
 
@@ -489,6 +503,19 @@ cdef dict _fields_of(const unsigned char *p, Py_ssize_t n):
             return fields
 
 
+cdef RequestCore _new_state(object cls, EngineCore engine, object conn, object options):
+    """cls(engine, conn, options), without the call when cls keeps RequestCore's
+    own constructor (its attributes are then set here, as __init__ sets them)."""
+    cdef RequestCore state
+    if fastsession_plain_subtype(cls, <void *>RequestCore):
+        state = fastsession_new_of(<void *>RequestCore, cls, _NO_ARGS)
+        state.engine = engine
+        state.conn = conn
+        state.options = options
+        return state
+    return cls(engine, conn, options)
+
+
 cdef class EngineCore:
     """EngineCore()
 
@@ -500,6 +527,7 @@ cdef class EngineCore:
     cdef public object lookup
     cdef public object unsign
     cdef public dict verified
+    cdef public dict headers
     cdef public dict layouts
     cdef public object session_key
     cdef public object id_key
@@ -537,21 +565,30 @@ cdef class EngineCore:
     cdef object _read_id(self, object header):
         if not header:
             return None
+        cdef dict headers = self.headers
+        found = PyDict_GetItemWithError(headers, header)
+        if found is not NULL:
+            return <object>found
         value = self.lookup(header, self.name)
         if value is None:
             return None
         cdef dict verified = self.verified
         found = PyDict_GetItemWithError(verified, value)
         if found is not NULL:
-            return <object>found
-        if not value.startswith("s:"):
-            return None
-        sid = self.unsign(value[2:])
-        if not sid:
-            return None
-        if PyDict_GET_SIZE(verified) >= _VERIFIED_MAX:
-            verified.clear()
-        verified[value] = sid
+            sid = <object>found
+        else:
+            if not value.startswith("s:"):
+                return None
+            sid = self.unsign(value[2:])
+            if not sid:
+                return None
+            if PyDict_GET_SIZE(verified) >= _VERIFIED_MAX:
+                verified.clear()
+            verified[value] = sid
+        if len(header) <= _HEADER_LEN_MAX:
+            if PyDict_GET_SIZE(headers) >= _HEADERS_MAX:
+                headers.clear()
+            headers[header] = sid
         return sid
 
     def read_asgi_id(self, headers):
@@ -571,6 +608,21 @@ cdef class EngineCore:
                 text = value.decode("latin-1")
             header = text if header is None else f"{header}; {text}"
         return self._read_id(header)
+
+    def asgi_begin(self, cls, scope, options, send):
+        """An ASGI request's state (``cls(self, scope, options)``), its session
+        loaded from a sync store (`RequestCore.begin`)."""
+        cdef RequestCore state = _new_state(cls, self, scope, options)
+        state.respond = send
+        state._begin(self.read_asgi_id(_map_get(scope, "headers", None)))
+        return state
+
+    def wsgi_begin(self, cls, environ, options, start_response):
+        """A WSGI request's state (``cls(self, environ, options)``), its session loaded."""
+        cdef RequestCore state = _new_state(cls, self, environ, options)
+        state.respond = start_response
+        state._begin(self._read_id(_map_get(environ, "HTTP_COOKIE", None)))
+        return state
 
     def set_cookie_line(self, sid, cookie):
         raise NotImplementedError
@@ -629,6 +681,9 @@ cdef class RequestCore:
     def begin(self, sid):
         """The request's session, from a sync store: loaded if ``sid`` (the
         cookie's verified id) is stored, else new (an unknown id is never reused)."""
+        return self._begin(sid)
+
+    cdef object _begin(self, object sid):
         self.cookie_id = sid
         if sid is None:
             return self.generate()

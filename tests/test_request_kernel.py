@@ -185,6 +185,7 @@ def _engine(impl: Impl, *, asgi: bool = True, memory: Any = None, **flags: bool)
     engine.lookup = _cookies_py.lookup
     engine.unsign = _signing_py.Signer((SECRET,)).unsign
     engine.verified = {}
+    engine.headers = {}
     engine.layouts = {}
     engine.session_key, engine.id_key = ("session", "session_id")
     engine.session_cls = AsyncSession if asgi else Session
@@ -278,6 +279,7 @@ def test_twins_read_the_same_ids(headers: list[str]) -> None:
         asgi = [(b"cookie", header.encode("utf-8", "surrogatepass")), (b"x", b"y")]
         assert outcome(engines[0].read_asgi_id, asgi) == outcome(engines[1].read_asgi_id, asgi)
     assert engines[0].verified == engines[1].verified
+    assert engines[0].headers == engines[1].headers
 
 
 @pytest.mark.hypothesis
@@ -652,6 +654,30 @@ def test_memory_core_touch_keeps_the_stored_bytes_for_an_unchanged_cookie(impl: 
     memory.touch("sid", session)
     assert memory.lru.peek("sid") is stored  # not even copied
     assert memory.deadline(session) == NOW + 3600
+
+
+@pytest.mark.c_extension
+@pytest.mark.parametrize("impl", TWINS, ids=str)
+def test_begin_builds_the_state_as_its_class_does(impl: Impl) -> None:
+    engine = _engine(impl)
+    plain = type(_state(impl, engine))
+
+    class OwnInit(plain):  # type: ignore[valid-type,misc]
+        def __init__(self, *args: Any) -> None:
+            super().__init__(*args)
+            self.options = {"max_age": 5}
+
+    for cls, original in ((plain, None), (OwnInit, 5000)):
+        scope: dict[str, Any] = {"headers": [(b"cookie", b"a=1")], "scheme": "http"}
+        state = engine.asgi_begin(cls, scope, {}, "the send")
+        assert type(state) is cls and state.engine is engine and state.conn is scope
+        assert state.respond == "the send" and state.cookie_id is None
+        assert scope["session"].cookie._original == original
+        environ: dict[str, Any] = {"HTTP_COOKIE": "a=1"}
+        state = engine.wsgi_begin(cls, environ, {}, "the start_response")
+        assert type(state) is cls and state.conn is environ
+        assert state.respond == "the start_response"
+        assert environ["session"].cookie._original == original
 
 
 @pytest.mark.c_extension
