@@ -15,7 +15,7 @@ from xml.sax.saxutils import escape
 
 from benchmarks.ratios import KEEP_TARGETS, Row
 
-WIDTH, LABEL_W, VALUE_W, ROW_H, TITLE_H, GAP = 900, 300, 90, 18, 46, 16
+WIDTH, LABEL_W, VALUE_W, ROW_H, TITLE_H, GAP = 960, 300, 150, 18, 46, 16
 PLOT_W = WIDTH - LABEL_W - VALUE_W
 OURS, PEER, AXIS = "#1f6fb2", "#9aa3ad", "#444"
 
