@@ -12,12 +12,14 @@ from __future__ import annotations
 import asyncio
 import gc
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
-from pytest_benchmark.fixture import BenchmarkFixture
 
 from benchmarks import apps
+
+if TYPE_CHECKING:  # the test extra, which imports cyclic_garbage, has no pytest-benchmark
+    from pytest_benchmark.fixture import BenchmarkFixture
 
 CALLS = 100
 
