@@ -82,7 +82,8 @@ class RequestCore:
     touched: bool
     destroyed: bool
     started: bool
-    committed: Any
+    committed_id: Any
+    committed_data: Any
     def __init__(
         self, engine: EngineCore, conn: MutableMapping[str, Any], options: Any
     ) -> None: ...

@@ -250,7 +250,8 @@ class RequestCore:
         "touched",
         "destroyed",
         "started",
-        "committed",
+        "committed_id",
+        "committed_data",
     )
 
     engine: EngineCore
@@ -265,7 +266,8 @@ class RequestCore:
     touched: bool
     destroyed: bool
     started: bool
-    committed: tuple[str, bytes] | None
+    committed_id: str | None
+    committed_data: bytes | None
 
     def __init__(
         self, engine: EngineCore, conn: MutableMapping[str, Any], options: dict[str, Any]
@@ -282,9 +284,10 @@ class RequestCore:
         self.touched = False
         self.destroyed = False
         self.started = False
-        # (id, data) as of the commit at the response's start: the last
+        # The id and data as of the commit at the response's start: the last
         # message only stores what changed after it.
-        self.committed = None
+        self.committed_id = None
+        self.committed_data = None
 
     # -- supplied by the subclasses ----------------------------------------------------
 
@@ -450,9 +453,10 @@ class RequestCore:
 
         data = session.encode()
         current = session.id
-        if final and self.committed == (current, data):
+        if final and self.committed_data == data and self.committed_id == current:
             return None, NOTHING, None
-        self.committed = (current, data)
+        self.committed_id = current
+        self.committed_data = data
         same_id = self.original_id == current
         modified = not same_id or self.original_data != data
         is_new = self.cookie_id != sid

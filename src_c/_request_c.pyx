@@ -103,10 +103,17 @@ cdef extern from *:
 cdef extern from "Python.h":
     ctypedef struct PyTypeObject:
         pass
+    void PyObject_GC_UnTrack(object)
     PyTypeObject PyBaseObject_Type
     PyTypeObject PyDict_Type
     Py_ssize_t PyDict_GET_SIZE(object)
     char *PyBytes_AS_STRING_RW "PyBytes_AS_STRING"(object)
+    bint PyDict_Next(object, Py_ssize_t *, PyObject **, PyObject **)
+    bint PyLong_CheckExact(object)
+    bint PyUnicode_CheckExact(object)
+    bint PyUnicode_IS_ASCII(object)
+    void *PyUnicode_DATA(object)
+    Py_ssize_t PyUnicode_GET_LENGTH(object)
 
 __all__ = [
     "DESTROY",
@@ -243,6 +250,147 @@ cdef inline int _put(object obj, Py_ssize_t offset, str name, object value) exce
 # -- the session's and cookie's methods, on their slots ----------------------------
 
 
+# -- flat session data: JSON written and read here, byte for byte orjson's -----------
+#
+# A flat object: exact str keys and values that are None, bools, exact ints of 64
+# bits or exact str. orjson writes a str as its UTF-8 with only '"', '\\' and
+# U+0000..U+001F escaped, and ints in plain decimal; for ASCII text without those
+# characters the bytes below are orjson's. Anything else is left to orjson.
+
+cdef inline bint _plain_ascii(object text, const char **data, Py_ssize_t *size):
+    """Whether ``text`` is an exact ASCII str needing no escape (its bytes out)."""
+    cdef const unsigned char *p
+    cdef Py_ssize_t i, n
+    if not PyUnicode_CheckExact(text) or not PyUnicode_IS_ASCII(text):
+        return False
+    p = <const unsigned char *>PyUnicode_DATA(text)
+    n = PyUnicode_GET_LENGTH(text)
+    for i in range(n):
+        if p[i] < 0x20 or p[i] == 0x22 or p[i] == 0x5C:
+            return False
+    data[0] = <const char *>p
+    size[0] = n
+    return True
+
+
+@cython.cdivision(True)
+cdef inline int _int_text(long long value, char *out) noexcept nogil:
+    """``value`` in decimal into out (at least 20 bytes), right-aligned; the length."""
+    cdef unsigned long long u = (<unsigned long long>(-(value + 1))) + 1 if value < 0 else <unsigned long long>value
+    cdef int i = 20
+    while True:
+        i -= 1
+        out[i] = <char>(48 + u % 10)
+        u //= 10
+        if u == 0:
+            break
+    if value < 0:
+        i -= 1
+        out[i] = b"-"
+    return 20 - i
+
+
+cdef object _flat_dumps(object obj):
+    """orjson.dumps(obj) for a flat dict (or dict subclass) of the kinds above, else None."""
+    cdef Py_ssize_t pos = 0, size = 2, n = 0, count = 0
+    cdef PyObject *key
+    cdef PyObject *value
+    cdef const char *text = NULL
+    cdef char digits[20]
+    cdef long long number
+    cdef int overflow
+    while PyDict_Next(obj, &pos, &key, &value):
+        if not _plain_ascii(<object>key, &text, &n):
+            return None
+        size += n + 3 + (1 if count else 0)
+        count += 1
+        if value == <PyObject *>None or value == <PyObject *>True:
+            size += 4
+        elif value == <PyObject *>False:
+            size += 5
+        elif PyLong_CheckExact(<object>value):
+            number = PyLong_AsLongLongAndOverflow(<object>value, &overflow)
+            if overflow:
+                return None
+            size += _int_text(number, digits)
+        elif _plain_ascii(<object>value, &text, &n):
+            size += n + 2
+        else:
+            return None
+    cdef bytes out = PyBytes_FromStringAndSize(NULL, size)
+    cdef char *w = PyBytes_AS_STRING_RW(out)
+    cdef int length
+    w[0] = b"{"
+    w += 1
+    pos = 0
+    count = 0
+    while PyDict_Next(obj, &pos, &key, &value):
+        if count:
+            w[0] = b","
+            w += 1
+        count += 1
+        _plain_ascii(<object>key, &text, &n)
+        w[0] = 0x22
+        memcpy(w + 1, text, n)
+        w[n + 1] = 0x22
+        w[n + 2] = b":"
+        w += n + 3
+        if value == <PyObject *>None:
+            memcpy(w, b"null", 4)
+            w += 4
+        elif value == <PyObject *>True:
+            memcpy(w, b"true", 4)
+            w += 4
+        elif value == <PyObject *>False:
+            memcpy(w, b"false", 5)
+            w += 5
+        elif PyLong_CheckExact(<object>value):
+            length = _int_text(PyLong_AsLongLongAndOverflow(<object>value, &overflow), digits)
+            memcpy(w, digits + 20 - length, length)
+            w += length
+        else:
+            _plain_ascii(<object>value, &text, &n)
+            w[0] = 0x22
+            memcpy(w + 1, text, n)
+            w[n + 1] = 0x22
+            w += n + 2
+    w[0] = b"}"
+    return out
+
+
+cdef bint _flat_members(const unsigned char *p, Py_ssize_t pos, Py_ssize_t n, dict out, bint *canonical) except -1:
+    """Read the members from p[pos] to the object's "}" at p[n - 1] into ``out``, as
+    orjson.loads reads them; False (``out`` then unused) if they are not all a
+    string without escapes or a token _token_end reads. ``canonical``: no "-0"
+    and no repeated key, so that orjson writes the same bytes back."""
+    cdef Py_ssize_t key_end, value_end, size
+    cdef _Token kind = _BAD
+    canonical[0] = True
+    while True:
+        if pos >= n or p[pos] != 0x22:
+            return False
+        key_end = _string_end(p, pos + 1, n)
+        if key_end < 0 or key_end + 1 >= n or p[key_end + 1] != b":":
+            return False
+        value_end = _token_end(p, key_end + 2, n, &kind)
+        if value_end < 0 or value_end >= n or (p[value_end] != b"," and p[value_end] != b"}"):
+            return False
+        if kind == _INT and value_end - key_end - 2 == 2 and p[key_end + 2] == b"-":
+            canonical[0] = False  # "-0"
+        try:
+            key = PyUnicode_DecodeUTF8(<const char *>p + pos + 1, key_end - pos - 1, NULL)
+            value = _token_value(p, key_end + 2, value_end, kind)
+        except UnicodeDecodeError:
+            return False
+        size = PyDict_GET_SIZE(out)
+        out[key] = value
+        if PyDict_GET_SIZE(out) == size:
+            canonical[0] = False  # a repeated key
+        pos = value_end + 1
+        if p[value_end] == b"}":
+            return value_end == n - 1
+
+
 cdef object _encode(object session, _Slots slots):
     """session.encode() (``slots`` None: not exactly our class)."""
     if slots is None or _dumps is None:
@@ -252,6 +400,9 @@ cdef object _encode(object session, _Slots slots):
         return encoded
     if "cookie" in session:
         return session.encode()  # raises: the key is reserved
+    encoded = _flat_dumps(session)
+    if encoded is not None:
+        return encoded
     try:
         return _dumps(session, None, _dumps_opts)
     except _EncodeError:
@@ -298,9 +449,11 @@ cdef bytes _join(bytes cookie_json, object data_json):
     return b'{"cookie":' + cookie_json + b"," + data_json[1:]
 
 
-cdef object _new_cookie(_Slots slots, object original, object expires, dict fields, object shape):
+cdef object _new_cookie(
+    _Slots slots, object original, object expires, dict fields, object shape, bint scalars
+):
     """Cookie.from_record({"originalMaxAge": original, "expires": expires, **fields}),
-    with its shape when known."""
+    with its shape when known (``scalars``: fields holds JSON scalars only)."""
     cookie = fastsession_new_of(&PyBaseObject_Type, slots.cookie_cls, _NO_ARGS)
     _put(cookie, slots.c_expires, _EXPIRES,
          _parse_iso(expires) if isinstance(expires, str) else None)
@@ -313,6 +466,11 @@ cdef object _new_cookie(_Slots slots, object original, object expires, dict fiel
     _put(cookie, slots.c_original, _ORIGINAL, original)
     _put(cookie, slots.c_fields, _FIELDS, fields)
     _put(cookie, slots.c_shape, _SHAPE, shape)
+    if scalars and min(slots.c_fields, slots.c_shape, slots.c_expires, slots.c_original) >= 0:
+        # Its slots hold an int or None, a dict of JSON scalars and a shared
+        # tuple: it is never part of a cycle, so the cyclic GC need not visit it
+        # (it is freed by reference counting, with the session holding it).
+        PyObject_GC_UnTrack(cookie)
     return cookie
 
 
@@ -655,7 +813,8 @@ cdef class RequestCore:
     cdef public bint touched
     cdef public bint destroyed
     cdef public bint started
-    cdef public object committed
+    cdef public object committed_id
+    cdef public object committed_data
 
     def __init__(self, EngineCore engine, conn, options):
         self.engine = engine
@@ -726,7 +885,8 @@ cdef class RequestCore:
         expires = attrs.pop("expires", None)
         original = attrs.pop("originalMaxAge", None)
         cdef _Slots slots = self.engine.slots()
-        return self._loaded(sid, _new_cookie(slots, original, expires, attrs, None), record, slots, False)
+        cookie = _new_cookie(slots, original, expires, attrs, None, False)
+        return self._loaded(sid, cookie, record, slots, False, None)
 
     def inflate_raw(self, sid, bytes raw):
         """``inflate(sid, parse(raw))`` for a record in the usual shape, else None."""
@@ -740,6 +900,7 @@ cdef class RequestCore:
         cdef tuple entry = None
         cdef EngineCore engine = self.engine
         cdef _Slots slots
+        cdef bint canonical
         if n < _HEAD_LEN or memcmp(p, PyBytes_AS_STRING(_HEAD), _HEAD_LEN) != 0:
             return None
         if not _scan(p, n, &scan):
@@ -756,16 +917,23 @@ cdef class RequestCore:
         except UnicodeDecodeError:
             return None
         end = scan.end
+        encoded = None  # the data's JSON when known to be what orjson writes
         if end == n - 1 and p[end] == b"}":
             data = {}
+            encoded = EMPTY_DATA
         elif end + 1 < n and p[end] == b"," and p[end + 1] == 0x22:
             data_json = PyBytes_FromStringAndSize(NULL, n - end)
             PyBytes_AS_STRING_RW(data_json)[0] = b"{"
             memcpy(PyBytes_AS_STRING_RW(data_json) + 1, p + end + 1, n - end - 1)
-            try:
-                data = _loads(data_json)
-            except ValueError:
-                return None
+            data = {}
+            if _flat_members(p, end + 1, n, data, &canonical):
+                if canonical:
+                    encoded = data_json
+            else:
+                try:
+                    data = _loads(data_json)
+                except ValueError:
+                    return None
             if "cookie" in data:
                 return None  # a second "cookie" member: left to the full parse
         else:
@@ -784,12 +952,15 @@ cdef class RequestCore:
             engine._last_layout = layout
             engine._last_entry = entry
         slots = engine.slots()
-        cookie = _new_cookie(slots, original, expires, PyDict_Copy(entry[0]), entry[1])
-        return self._loaded(sid, cookie, data, slots, True)
+        cookie = _new_cookie(slots, original, expires, PyDict_Copy(entry[0]), entry[1], True)
+        return self._loaded(sid, cookie, data, slots, True, encoded)
 
-    cdef object _loaded(self, object sid, object cookie, dict data, _Slots slots, bint plain):
+    cdef object _loaded(
+        self, object sid, object cookie, dict data, _Slots slots, bint plain, object encoded
+    ):
         """_SessionBase._loaded(sid, cookie, data, self) and the bookkeeping of
-        a loaded session (``plain``: data is known to hold no "cookie" key)."""
+        a loaded session (``plain``: data is known to hold no "cookie" key;
+        ``encoded``: its JSON, if known)."""
         cdef EngineCore engine = self.engine
         session = fastsession_new_of(&PyDict_Type, slots.session_cls, _NO_ARGS)
         PyDict_Update(session, data)
@@ -801,11 +972,15 @@ cdef class RequestCore:
         conn[engine.id_key] = sid
         conn[engine.session_key] = session
         self.original_id = sid
-        if plain and _dumps is not None:
-            try:
-                encoded = _dumps(session, None, _dumps_opts)
-            except _EncodeError:
-                encoded = session.encode()  # raises, naming the key
+        if encoded is not None:
+            pass
+        elif plain and _dumps is not None:
+            encoded = _flat_dumps(session)
+            if encoded is None:
+                try:
+                    encoded = _dumps(session, None, _dumps_opts)
+                except _EncodeError:
+                    encoded = session.encode()  # raises, naming the key
         else:
             encoded = _encode(session, slots)
         self.original_data = encoded
@@ -841,11 +1016,10 @@ cdef class RequestCore:
 
         data = _encode(session, slots)
         current = session.id if slots is None else _get(session, slots.s_id, _ID)
-        if final:
-            committed = self.committed
-            if committed is not None and committed == (current, data):
-                return None, _NOTHING, None
-        self.committed = (current, data)
+        if final and self.committed_data == data and self.committed_id == current:
+            return None, _NOTHING, None
+        self.committed_id = current
+        self.committed_data = data
         same_id = self.original_id == current
         modified = not same_id or self.original_data != data
         is_new = self.cookie_id != sid
