@@ -183,7 +183,9 @@ class LRUCache:
             self._data.clear()
 
     def __len__(self) -> int:
-        return len(self._data)
+        # Under the lock: a set holds one entry over the bound until it evicts.
+        with self._lock:
+            return len(self._data)
 
     def _make_room(self, written: str, now: float) -> list[_Victim] | None:
         # Called with the lock held, right after `written` became most recent.
