@@ -37,7 +37,7 @@ class EngineCore:
     lookup: Any
     unsign: Any
     verified: dict[str, str]
-    headers: dict[str, str]
+    headers: dict[str | bytes, str]
     layouts: dict[bytes, tuple[dict[str, Any], Any]]
     session_key: Any
     id_key: Any

@@ -37,6 +37,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Iterable, MutableMapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, cast
 
 from . import _clock
@@ -133,8 +134,8 @@ class EngineCore:
     lookup: Callable[[str, str], str | None]
     unsign: Callable[[str], str | None]
     verified: dict[str, str]
-    headers: dict[str, str]
-    layouts: dict[bytes, tuple[dict[str, Any], Any]]
+    headers: dict[str | bytes, str]
+    layouts: dict[bytes, tuple[MappingProxyType[str, Any], Any]]
     session_key: str
     id_key: str
     session_cls: type[_SessionBase]
@@ -159,10 +160,14 @@ class EngineCore:
         """The verified id in the first cookie with our name, or None (express getcookie)."""
         if not header:
             return None
-        headers = self.headers
-        sid = headers.get(header)
-        if sid is not None:
-            return sid
+        sid = self.headers.get(header)
+        if sid is None:
+            sid = self._verify(header)
+            if sid is not None:
+                self._remember(header, sid)
+        return sid
+
+    def _verify(self, header: str) -> str | None:
         value = self.lookup(header, self.name)
         if value is None:
             return None
@@ -177,20 +182,41 @@ class EngineCore:
             if len(verified) >= VERIFIED_MAX:
                 verified.clear()
             verified[value] = sid
+        return sid
+
+    def _remember(self, header: str | bytes, sid: str) -> None:
         if len(header) <= HEADER_LEN_MAX:
+            headers = self.headers
             if len(headers) >= HEADERS_MAX:
                 headers.clear()
             headers[header] = sid
-        return sid
 
     def read_asgi_id(self, headers: Iterable[Any] | None) -> str | None:
-        """`read_id` of an ASGI scope's headers: every ``cookie`` header, joined."""
+        """`read_id` of an ASGI scope's headers: every ``cookie`` header, joined.
+
+        A single one is remembered as it came (bytes), so it needs no decoding.
+        """
         header = None
+        single = None  # the first cookie header, while it is the only one (bytes)
         for name, value in headers or ():
             if name == b"cookie":
+                if header is None and single is None and type(value) is bytes:
+                    single = value
+                    continue
+                if single is not None:
+                    header, single = single.decode("latin-1"), None
                 text = value.decode("latin-1")
                 header = text if header is None else f"{header}; {text}"
-        return self.read_id(header)
+        if single is None:
+            return self.read_id(header)
+        if not single:
+            return None
+        sid = self.headers.get(single)
+        if sid is None:
+            sid = self._verify(single.decode("latin-1"))
+            if sid is not None:
+                self._remember(single, sid)
+        return sid
 
     def asgi_begin(
         self,
@@ -403,17 +429,14 @@ class RequestCore:
         engine = self.engine
         known = engine.layouts.get(layout)
         if known is None:
-            shape = engine.shape_of(fields)
+            # The members, read-only, shared by the cookies of this layout (a
+            # cookie copies them when one is set: Cookie.put).
+            known = (MappingProxyType(fields), engine.shape_of(fields))
             if len(engine.layouts) >= LAYOUTS_MAX:
                 engine.layouts.clear()
-            engine.layouts[layout] = (dict(fields), shape)
-        else:
-            fields = dict(known[0])
-            shape = known[1]
-        cookie = engine.cookie_cls.from_record(
-            {"originalMaxAge": original, "expires": expires, **fields}
-        )
-        cookie._shape = shape
+            engine.layouts[layout] = known
+        cookie = engine.cookie_cls.from_record({"originalMaxAge": original, "expires": expires})
+        cookie._fields, cookie._shape = known
         return self._loaded(sid, cookie, data)
 
     def _loaded(self, sid: str, cookie: Cookie, data: dict[str, Any]) -> _SessionBase:

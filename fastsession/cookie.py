@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta
+from types import MappingProxyType
 from typing import Any
 
 from . import _clock
@@ -46,7 +47,9 @@ class Cookie:
 
     _expires: int | None  # epoch ms, or None for a browser-session cookie
     _original: int | None  # ms
-    _fields: dict[str, Any]  # express field name -> value, only those set
+    # express field name -> value, only those set; a read-only view shared by
+    # the cookies the request kernel reads with the same members (put copies it)
+    _fields: dict[str, Any] | MappingProxyType[str, Any]
 
     def __init__(self, options: Mapping[str, Any] | None = None) -> None:
         """A new cookie from validated snake_case options, applied in order."""
@@ -164,7 +167,9 @@ class Cookie:
     http_only = property(
         lambda self: bool(self._get("httpOnly")), lambda self, v: self._set("httpOnly", v)
     )
-    secure = property(lambda self: self._get("secure", False), lambda self, v: self._set("secure", v))
+    secure = property(
+        lambda self: self._get("secure", False), lambda self, v: self._set("secure", v)
+    )
     same_site = property(
         lambda self: self._get("sameSite", False), lambda self, v: self._set("sameSite", v)
     )
@@ -183,7 +188,10 @@ class Cookie:
 
     def put(self, field: str, value: Any) -> None:
         """Set an attribute by its express field name, unchecked (for the middleware)."""
-        self._fields[field] = value
+        fields = self._fields
+        if type(fields) is not dict:
+            fields = self._fields = dict(fields)
+        fields[field] = value
         self._shape = None
 
     def _get_shape(self) -> _Shape:
@@ -254,7 +262,7 @@ _SHAPES: dict[tuple[Any, ...], _Shape] = {}
 _SHAPES_MAX = 1024
 
 
-def _shape_of(fields: dict[str, Any]) -> _Shape:
+def _shape_of(fields: Mapping[str, Any]) -> _Shape:
     """The JSON around ``expires`` and the Set-Cookie cache key, for an attribute set."""
     try:
         # With the values' types: True == 1 == 1.0, but each is written differently.

@@ -23,6 +23,7 @@
 cimport cython
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_CheckExact, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.dict cimport PyDict_Copy, PyDict_GetItemWithError, PyDict_SetItem, PyDict_Update
+from cpython.mem cimport PyMem_Free, PyMem_Malloc, PyMem_Realloc
 from cpython.long cimport PyLong_AsLongLongAndOverflow, PyLong_FromLongLong
 from cpython.object cimport PyObject
 from cpython.unicode cimport PyUnicode_DecodeLatin1, PyUnicode_DecodeUTF8
@@ -30,6 +31,7 @@ from libc.stdint cimport int64_t
 from libc.string cimport memcmp, memcpy
 
 import logging
+from types import MappingProxyType as _MappingProxyType
 
 from . import _clock as _clock_module
 from .errors import CorruptSessionError
@@ -109,6 +111,8 @@ cdef extern from "Python.h":
     Py_ssize_t PyDict_GET_SIZE(object)
     char *PyBytes_AS_STRING_RW "PyBytes_AS_STRING"(object)
     bint PyDict_Next(object, Py_ssize_t *, PyObject **, PyObject **)
+    int PyDict_Contains(object, object) except -1
+    void PyDict_Clear(object)
     bint PyLong_CheckExact(object)
     bint PyUnicode_CheckExact(object)
     bint PyUnicode_IS_ASCII(object)
@@ -178,17 +182,26 @@ if _HAVE_ORJSON:
     _EncodeError = orjson.JSONEncodeError
 
 
+# Logger.isEnabledFor reads two attributes of the logger, kept in its __dict__.
+cdef dict _logger_dict = getattr(_logger, "__dict__", None)
+cdef bint _plain_logger = type(_logger).isEnabledFor is logging.Logger.isEnabledFor
+
+
 cdef bint _debugging() except -1:
     """logger.isEnabledFor(DEBUG), reading the logger's cache as that method does."""
-    if _logger.disabled:
-        return False
-    try:
-        found = _logger._cache.get(_DEBUG)
-    except AttributeError:
-        found = None
-    if found is None:
-        return _logger.isEnabledFor(_DEBUG)
-    return found
+    cdef PyObject *disabled
+    cdef PyObject *cache
+    cdef PyObject *found
+    if _plain_logger and _logger_dict is not None:
+        disabled = PyDict_GetItemWithError(_logger_dict, "disabled")
+        cache = PyDict_GetItemWithError(_logger_dict, "_cache")
+        if disabled is not NULL and cache is not NULL and type(<object>cache) is dict:
+            if <object>disabled:
+                return False
+            found = PyDict_GetItemWithError(<object>cache, _DEBUG)
+            if found is not NULL:
+                return bool(<object>found)
+    return bool(_logger.isEnabledFor(_DEBUG))
 
 
 cdef inline void _debug(str msg, object arg) except *:
@@ -290,75 +303,106 @@ cdef inline int _int_text(long long value, char *out) noexcept nogil:
     return 20 - i
 
 
-cdef object _flat_dumps(object obj):
-    """orjson.dumps(obj) for a flat dict (or dict subclass) of the kinds above, else None."""
-    cdef Py_ssize_t pos = 0, size = 2, n = 0, count = 0
+cdef struct _Out:
+    char *data
+    Py_ssize_t size
+    Py_ssize_t cap
+    bint heap
+
+
+cdef bint _reserve(_Out *out, Py_ssize_t more) noexcept:
+    """Room for ``more`` bytes (False: no memory)."""
+    cdef char *grown
+    cdef Py_ssize_t cap
+    if out.size + more <= out.cap:
+        return True
+    cap = out.cap * 2 if out.cap * 2 > out.size + more else out.size + more
+    if out.heap:
+        grown = <char *>PyMem_Realloc(out.data, cap)
+    else:
+        grown = <char *>PyMem_Malloc(cap)
+        if grown != NULL:
+            memcpy(grown, out.data, out.size)
+    if grown == NULL:
+        return False
+    out.data, out.cap, out.heap = grown, cap, True
+    return True
+
+
+cdef inline bint _write(_Out *out, const char *data, Py_ssize_t size) noexcept:
+    if not _reserve(out, size):
+        return False
+    memcpy(out.data + out.size, data, size)
+    out.size += size
+    return True
+
+
+cdef inline bint _write_text(_Out *out, const char *data, Py_ssize_t size) noexcept:
+    if not _reserve(out, size + 2):
+        return False
+    out.data[out.size] = 0x22
+    memcpy(out.data + out.size + 1, data, size)
+    out.data[out.size + size + 1] = 0x22
+    out.size += size + 2
+    return True
+
+
+cdef bint _flat_write(object obj, _Out *out):
+    """Write orjson.dumps(obj) for a flat dict (or dict subclass) of the kinds
+    above; False as soon as something is not one of them."""
+    cdef Py_ssize_t pos = 0, n = 0
     cdef PyObject *key
     cdef PyObject *value
     cdef const char *text = NULL
     cdef char digits[20]
     cdef long long number
-    cdef int overflow
+    cdef int overflow, length
+    cdef bint ok
+    if not _write(out, b"{", 1):
+        return False
     while PyDict_Next(obj, &pos, &key, &value):
-        if not _plain_ascii(<object>key, &text, &n):
-            return None
-        size += n + 3 + (1 if count else 0)
-        count += 1
-        if value == <PyObject *>None or value == <PyObject *>True:
-            size += 4
+        if out.size > 1 and not _write(out, b",", 1):
+            return False
+        if not _plain_ascii(<object>key, &text, &n) or not _write_text(out, text, n):
+            return False
+        if not _write(out, b":", 1):
+            return False
+        if value == <PyObject *>None:
+            ok = _write(out, b"null", 4)
+        elif value == <PyObject *>True:
+            ok = _write(out, b"true", 4)
         elif value == <PyObject *>False:
-            size += 5
+            ok = _write(out, b"false", 5)
         elif PyLong_CheckExact(<object>value):
             number = PyLong_AsLongLongAndOverflow(<object>value, &overflow)
             if overflow:
-                return None
-            size += _int_text(number, digits)
+                return False
+            length = _int_text(number, digits)
+            ok = _write(out, digits + 20 - length, length)
         elif _plain_ascii(<object>value, &text, &n):
-            size += n + 2
+            ok = _write_text(out, text, n)
         else:
+            return False
+        if not ok:
+            return False
+    return _write(out, b"}", 1)
+
+
+cdef object _flat_dumps(object obj):
+    """orjson.dumps(obj) for a flat dict (or dict subclass) of the kinds above, else None."""
+    cdef char small[256]
+    cdef _Out out
+    out.data, out.size, out.cap, out.heap = small, 0, 256, False
+    try:
+        if not _flat_write(obj, &out):
             return None
-    cdef bytes out = PyBytes_FromStringAndSize(NULL, size)
-    cdef char *w = PyBytes_AS_STRING_RW(out)
-    cdef int length
-    w[0] = b"{"
-    w += 1
-    pos = 0
-    count = 0
-    while PyDict_Next(obj, &pos, &key, &value):
-        if count:
-            w[0] = b","
-            w += 1
-        count += 1
-        _plain_ascii(<object>key, &text, &n)
-        w[0] = 0x22
-        memcpy(w + 1, text, n)
-        w[n + 1] = 0x22
-        w[n + 2] = b":"
-        w += n + 3
-        if value == <PyObject *>None:
-            memcpy(w, b"null", 4)
-            w += 4
-        elif value == <PyObject *>True:
-            memcpy(w, b"true", 4)
-            w += 4
-        elif value == <PyObject *>False:
-            memcpy(w, b"false", 5)
-            w += 5
-        elif PyLong_CheckExact(<object>value):
-            length = _int_text(PyLong_AsLongLongAndOverflow(<object>value, &overflow), digits)
-            memcpy(w, digits + 20 - length, length)
-            w += length
-        else:
-            _plain_ascii(<object>value, &text, &n)
-            w[0] = 0x22
-            memcpy(w + 1, text, n)
-            w[n + 1] = 0x22
-            w += n + 2
-    w[0] = b"}"
-    return out
+        return PyBytes_FromStringAndSize(out.data, out.size)
+    finally:
+        if out.heap:
+            PyMem_Free(out.data)
 
 
-cdef bint _flat_members(const unsigned char *p, Py_ssize_t pos, Py_ssize_t n, dict out, bint *canonical) except -1:
+cdef bint _flat_members(const unsigned char *p, Py_ssize_t pos, Py_ssize_t n, object out, bint *canonical) except -1:
     """Read the members from p[pos] to the object's "}" at p[n - 1] into ``out``, as
     orjson.loads reads them; False (``out`` then unused) if they are not all a
     string without escapes or a token _token_end reads. ``canonical``: no "-0"
@@ -383,7 +427,7 @@ cdef bint _flat_members(const unsigned char *p, Py_ssize_t pos, Py_ssize_t n, di
         except UnicodeDecodeError:
             return False
         size = PyDict_GET_SIZE(out)
-        out[key] = value
+        PyDict_SetItem(out, key, value)
         if PyDict_GET_SIZE(out) == size:
             canonical[0] = False  # a repeated key
         pos = value_end + 1
@@ -398,7 +442,7 @@ cdef object _encode(object session, _Slots slots):
     encoded = _get(session, slots.s_encoded, _ENCODED)
     if encoded is not None:
         return encoded
-    if "cookie" in session:
+    if PyDict_Contains(session, "cookie"):  # exactly our class: dict's own `in`
         return session.encode()  # raises: the key is reserved
     encoded = _flat_dumps(session)
     if encoded is not None:
@@ -416,10 +460,23 @@ cdef object _shape(object cookie, _Slots slots):
     return shape
 
 
+# The JSON of the last browser-session cookie (no expiry), with and without the
+# record's start, and the shape it was made from.
+cdef object _last_shape = None, _last_head_shape = None
+cdef bytes _last_json = None, _last_head = None
+
+
 cdef bytes _cookie_json(object cookie, object shape, _Slots slots, bint head):
     """Cookie.to_json() (after ``{"cookie":`` when ``head``)."""
+    global _last_shape, _last_head_shape, _last_json, _last_head
     original = _get(cookie, slots.c_original, _ORIGINAL)
     expires = _get(cookie, slots.c_expires, _EXPIRES)
+    cdef bint browser = original is None and expires is None
+    if browser:
+        if head and shape is _last_head_shape:
+            return _last_head
+        if not head and shape is _last_shape:
+            return _last_json
     cdef bytes before = (<tuple>shape)[0]
     cdef bytes after = (<tuple>shape)[1]
     cdef bytes orig = b"null" if original is None else str(original).encode()
@@ -439,6 +496,11 @@ cdef bytes _cookie_json(object cookie, object shape, _Slots slots, bint head):
     for part in (orig, before, exp, after):
         memcpy(w, PyBytes_AS_STRING(part), PyBytes_GET_SIZE(part))
         w += PyBytes_GET_SIZE(part)
+    if browser:
+        if head:
+            _last_head_shape, _last_head = shape, out
+        else:
+            _last_shape, _last_json = shape, out
     return out
 
 
@@ -450,7 +512,7 @@ cdef bytes _join(bytes cookie_json, object data_json):
 
 
 cdef object _new_cookie(
-    _Slots slots, object original, object expires, dict fields, object shape, bint scalars
+    _Slots slots, object original, object expires, object fields, object shape, bint scalars
 ):
     """Cookie.from_record({"originalMaxAge": original, "expires": expires, **fields}),
     with its shape when known (``scalars``: fields holds JSON scalars only)."""
@@ -723,49 +785,77 @@ cdef class EngineCore:
     cdef object _read_id(self, object header):
         if not header:
             return None
-        cdef dict headers = self.headers
-        found = PyDict_GetItemWithError(headers, header)
+        found = PyDict_GetItemWithError(self.headers, header)
         if found is not NULL:
             return <object>found
+        sid = self._verify(header)
+        if sid is not None:
+            self._remember(header, sid)
+        return sid
+
+    cdef object _verify(self, object header):
         value = self.lookup(header, self.name)
         if value is None:
             return None
         cdef dict verified = self.verified
         found = PyDict_GetItemWithError(verified, value)
         if found is not NULL:
-            sid = <object>found
-        else:
-            if not value.startswith("s:"):
-                return None
-            sid = self.unsign(value[2:])
-            if not sid:
-                return None
-            if PyDict_GET_SIZE(verified) >= _VERIFIED_MAX:
-                verified.clear()
-            verified[value] = sid
+            return <object>found
+        if not value.startswith("s:"):
+            return None
+        sid = self.unsign(value[2:])
+        if not sid:
+            return None
+        if PyDict_GET_SIZE(verified) >= _VERIFIED_MAX:
+            verified.clear()
+        verified[value] = sid
+        return sid
+
+    cdef int _remember(self, object header, object sid) except -1:
+        cdef dict headers = self.headers
         if len(header) <= _HEADER_LEN_MAX:
             if PyDict_GET_SIZE(headers) >= _HEADERS_MAX:
                 headers.clear()
             headers[header] = sid
-        return sid
+        return 0
 
     def read_asgi_id(self, headers):
-        """`read_id` of an ASGI scope's headers: every ``cookie`` header, joined."""
+        """`read_id` of an ASGI scope's headers: every ``cookie`` header, joined.
+
+        A single one is remembered as it came (bytes), so it needs no decoding."""
         header = None
-        if not headers:
-            return self._read_id(None)
-        for name, value in headers:
-            if PyBytes_CheckExact(name):
-                if PyBytes_GET_SIZE(name) != 6 or memcmp(PyBytes_AS_STRING(name), b"cookie", 6):
+        single = None  # the first cookie header, while it is the only one (bytes)
+        if headers:
+            for name, value in headers:
+                if PyBytes_CheckExact(name):
+                    if PyBytes_GET_SIZE(name) != 6 or memcmp(PyBytes_AS_STRING(name), b"cookie", 6):
+                        continue
+                elif not (name == b"cookie"):
                     continue
-            elif not (name == b"cookie"):
-                continue
-            if PyBytes_CheckExact(value):
-                text = PyUnicode_DecodeLatin1(PyBytes_AS_STRING(value), PyBytes_GET_SIZE(value), NULL)
-            else:
-                text = value.decode("latin-1")
-            header = text if header is None else f"{header}; {text}"
-        return self._read_id(header)
+                if header is None and single is None and PyBytes_CheckExact(value):
+                    single = value
+                    continue
+                if single is not None:
+                    header = PyUnicode_DecodeLatin1(PyBytes_AS_STRING(single), PyBytes_GET_SIZE(single), NULL)
+                    single = None
+                if PyBytes_CheckExact(value):
+                    text = PyUnicode_DecodeLatin1(PyBytes_AS_STRING(value), PyBytes_GET_SIZE(value), NULL)
+                else:
+                    text = value.decode("latin-1")
+                header = text if header is None else f"{header}; {text}"
+        if single is None:
+            return self._read_id(header)
+        if PyBytes_GET_SIZE(single) == 0:
+            return None
+        found = PyDict_GetItemWithError(self.headers, single)
+        if found is not NULL:
+            return <object>found
+        sid = self._verify(
+            PyUnicode_DecodeLatin1(PyBytes_AS_STRING(single), PyBytes_GET_SIZE(single), NULL)
+        )
+        if sid is not None:
+            self._remember(single, sid)
+        return sid
 
     def asgi_begin(self, cls, scope, options, send):
         """An ASGI request's state (``cls(self, scope, options)``), its session
@@ -886,7 +976,9 @@ cdef class RequestCore:
         original = attrs.pop("originalMaxAge", None)
         cdef _Slots slots = self.engine.slots()
         cookie = _new_cookie(slots, original, expires, attrs, None, False)
-        return self._loaded(sid, cookie, record, slots, False, None)
+        session = fastsession_new_of(&PyDict_Type, slots.session_cls, _NO_ARGS)
+        PyDict_Update(session, record)
+        return self._loaded(sid, cookie, session, slots, False, None)
 
     def inflate_raw(self, sid, bytes raw):
         """``inflate(sid, parse(raw))`` for a record in the usual shape, else None."""
@@ -916,25 +1008,28 @@ cdef class RequestCore:
             fields = _fields_of(p, n) if entry is None else None
         except UnicodeDecodeError:
             return None
+        # The data goes straight into the session (dropped if this gives up).
+        slots = engine.slots()
+        session = fastsession_new_of(&PyDict_Type, slots.session_cls, _NO_ARGS)
         end = scan.end
         encoded = None  # the data's JSON when known to be what orjson writes
         if end == n - 1 and p[end] == b"}":
-            data = {}
             encoded = EMPTY_DATA
         elif end + 1 < n and p[end] == b"," and p[end + 1] == 0x22:
             data_json = PyBytes_FromStringAndSize(NULL, n - end)
             PyBytes_AS_STRING_RW(data_json)[0] = b"{"
             memcpy(PyBytes_AS_STRING_RW(data_json) + 1, p + end + 1, n - end - 1)
-            data = {}
-            if _flat_members(p, end + 1, n, data, &canonical):
+            if _flat_members(p, end + 1, n, session, &canonical):
                 if canonical:
                     encoded = data_json
             else:
+                PyDict_Clear(session)
                 try:
                     data = _loads(data_json)
                 except ValueError:
                     return None
-            if "cookie" in data:
+                PyDict_Update(session, data)
+            if PyDict_Contains(session, "cookie"):
                 return None  # a second "cookie" member: left to the full parse
         else:
             return None
@@ -943,7 +1038,9 @@ cdef class RequestCore:
             layouts = engine.layouts
             found = PyDict_GetItemWithError(layouts, layout)
             if found is NULL:
-                entry = (PyDict_Copy(fields), engine.shape_of(fields))
+                # The members, read-only, shared by the cookies of this layout
+                # (a cookie copies them when one is set: Cookie.put).
+                entry = (_MappingProxyType(fields), engine.shape_of(fields))
                 if PyDict_GET_SIZE(layouts) >= _LAYOUTS_MAX:
                     layouts.clear()
                 layouts[layout] = entry
@@ -951,19 +1048,16 @@ cdef class RequestCore:
                 entry = <tuple>found
             engine._last_layout = layout
             engine._last_entry = entry
-        slots = engine.slots()
-        cookie = _new_cookie(slots, original, expires, PyDict_Copy(entry[0]), entry[1], True)
-        return self._loaded(sid, cookie, data, slots, True, encoded)
+        cookie = _new_cookie(slots, original, expires, entry[0], entry[1], True)
+        return self._loaded(sid, cookie, session, slots, True, encoded)
 
     cdef object _loaded(
-        self, object sid, object cookie, dict data, _Slots slots, bint plain, object encoded
+        self, object sid, object cookie, object session, _Slots slots, bint plain, object encoded
     ):
-        """_SessionBase._loaded(sid, cookie, data, self) and the bookkeeping of
-        a loaded session (``plain``: data is known to hold no "cookie" key;
-        ``encoded``: its JSON, if known)."""
+        """The rest of _SessionBase._loaded(sid, cookie, data, self) for a session
+        holding its data, and the bookkeeping of a loaded session (``plain``: no
+        "cookie" key; ``encoded``: the data's JSON, if known)."""
         cdef EngineCore engine = self.engine
-        session = fastsession_new_of(&PyDict_Type, slots.session_cls, _NO_ARGS)
-        PyDict_Update(session, data)
         _put(session, slots.s_id, _ID, sid)
         _put(session, slots.s_cookie, _COOKIE, cookie)
         _put(session, slots.s_state, _STATE, self)
