@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from .signing import normalize_secrets
-from .stores import AsyncStore, Store
+from .stores import AsyncStore
 
 Genid = Callable[[Any], str]
 CookieFactory = Callable[[Any], Mapping[str, Any]]

@@ -217,7 +217,10 @@ class Client:
             "raw_path": path.encode(),
             "root_path": "",
             "query_string": query.encode(),
-            "headers": [(k.lower().encode(), v.encode("utf-8", "surrogateescape")) for k, v in headers.items()],
+            "headers": [
+                (k.lower().encode(), v.encode("utf-8", "surrogateescape"))
+                for k, v in headers.items()
+            ],
             "client": ("127.0.0.1", 5000),
             "server": ("127.0.0.1", 8000),
         }

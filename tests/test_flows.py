@@ -13,10 +13,10 @@ import json
 from typing import Any
 
 import pytest
+from conftest import load_vector
+from harness import Client, RecordingStore
 
 import fastsession._clock
-from harness import Client, RecordingStore
-from conftest import load_vector
 
 ALL_FLOWS = load_vector("express_session_flows.json")
 
@@ -172,8 +172,8 @@ def test_flow(flow: dict[str, Any], kind: str, monkeypatch: pytest.MonkeyPatch) 
             assert resp.body == exp["body"] or "boom" in resp.body, where
         elif step["action"] == "write-then-views":
             assert resp.body.startswith("early;"), where
-            expected_body = exp["body"][len("early;"):]
-            assert json.loads(resp.body[len("early;"):]) == json.loads(expected_body), where
+            expected_body = exp["body"][len("early;") :]
+            assert json.loads(resp.body[len("early;") :]) == json.loads(expected_body), where
         else:
             assert json.loads(resp.body) == json.loads(exp["body"]), where
 
@@ -185,7 +185,9 @@ def test_no_store_readiness_switch(kind: str) -> None:
     (flow,) = [f for f in ALL_FLOWS if f["name"] == READINESS_FLOW]
     store = RecordingStore()
     with pytest.warns(UserWarning):
-        client = Client(kind, store=store, **translate(flow["name"], flow["apps"][0]["session_options"]))
+        client = Client(
+            kind, store=store, **translate(flow["name"], flow["apps"][0]["session_options"])
+        )
     client.action = "noop"
     body = json.loads(client.request().body)
     assert body["session"] is not None and store.ops == []

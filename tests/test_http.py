@@ -61,8 +61,13 @@ def starlette_app() -> Any:
         await request.session.destroy()
         return RedirectResponse("/", status_code=302)
 
-    app = Starlette(routes=[Route("/", home), Route("/login", login, methods=["POST"]),
-                            Route("/logout", logout)])
+    app = Starlette(
+        routes=[
+            Route("/", home),
+            Route("/login", login, methods=["POST"]),
+            Route("/logout", logout),
+        ]
+    )
     app.add_middleware(SessionMiddleware, secret=SECRET, store=SlowStore())
     return app
 
@@ -94,7 +99,9 @@ def wsgi_app() -> Any:
 
 @pytest.fixture(params=["uvicorn", "waitress"])
 def base_url(request: pytest.FixtureRequest) -> Iterator[str]:
-    server = UvicornThread(starlette_app()) if request.param == "uvicorn" else WaitressThread(wsgi_app())
+    server = (
+        UvicornThread(starlette_app()) if request.param == "uvicorn" else WaitressThread(wsgi_app())
+    )
     server.start()
     yield server.url
     server.stop()

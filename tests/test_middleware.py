@@ -5,18 +5,23 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from urllib.parse import unquote
 from typing import Any
+from urllib.parse import unquote
 
 import httpx
 import pytest
+from harness import Client, RecordingStore
 
 import fastsession
 import fastsession._clock
-from fastsession import AsyncStore, MemoryStore, SessionError, SessionMiddleware
-from fastsession import WSGISessionMiddleware
+from fastsession import (
+    AsyncStore,
+    MemoryStore,
+    SessionError,
+    SessionMiddleware,
+    WSGISessionMiddleware,
+)
 from fastsession.errors import SerializationError, SessionNotFoundError
-from harness import Client, RecordingStore
 
 SECRET = "a-test-secret-that-is-long-enough-0123456789"
 KINDS = ["asgi", "wsgi"]
@@ -130,32 +135,110 @@ def test_camel_case_cookie_options_are_accepted(kind: str, frozen: Any) -> None:
 
 ROWS = [
     # (name, options, first action, second action or None, ops of the last step, cookie?)
-    ("new untouched, save_uninitialized", {"save_uninitialized": True}, "noop", None, ["set"], True),
+    (
+        "new untouched, save_uninitialized",
+        {"save_uninitialized": True},
+        "noop",
+        None,
+        ["set"],
+        True,
+    ),
     ("new untouched, not save_uninitialized", {}, "noop", None, [], False),
     ("new untouched, rolling does not force", {"rolling": True}, "noop", None, [], False),
     ("new with data", {}, "views", None, ["set"], True),
-    ("loaded unmodified, resave off", {"cookie": {"max_age": 60}}, "views", "noop", ["get", "touch"], False),
-    ("loaded unmodified, resave on", {"resave": True, "cookie": {"max_age": 60}}, "views", "noop", ["get", "set"], False),
-    ("loaded unmodified, rolling", {"rolling": True, "cookie": {"max_age": 60}}, "views", "noop", ["get", "touch"], True),
-    ("loaded modified, persistent", {"cookie": {"max_age": 60}}, "views", "views", ["get", "set"], True),
+    (
+        "loaded unmodified, resave off",
+        {"cookie": {"max_age": 60}},
+        "views",
+        "noop",
+        ["get", "touch"],
+        False,
+    ),
+    (
+        "loaded unmodified, resave on",
+        {"resave": True, "cookie": {"max_age": 60}},
+        "views",
+        "noop",
+        ["get", "set"],
+        False,
+    ),
+    (
+        "loaded unmodified, rolling",
+        {"rolling": True, "cookie": {"max_age": 60}},
+        "views",
+        "noop",
+        ["get", "touch"],
+        True,
+    ),
+    (
+        "loaded modified, persistent",
+        {"cookie": {"max_age": 60}},
+        "views",
+        "views",
+        ["get", "set"],
+        True,
+    ),
     ("loaded modified, browser-session", {}, "views", "views", ["get", "set"], False),
-    ("loaded modified, browser-session, rolling", {"rolling": True}, "views", "views", ["get", "set"], True),
-    ("loaded, only max_age changed", {"cookie": {"max_age": 60}}, "views", "maxAge5000", ["get", "touch"], False),
-    ("loaded, manual save", {"cookie": {"max_age": 60}}, "views", "save", ["get", "set", "touch"], True),
+    (
+        "loaded modified, browser-session, rolling",
+        {"rolling": True},
+        "views",
+        "views",
+        ["get", "set"],
+        True,
+    ),
+    (
+        "loaded, only max_age changed",
+        {"cookie": {"max_age": 60}},
+        "views",
+        "maxAge5000",
+        ["get", "touch"],
+        False,
+    ),
+    (
+        "loaded, manual save",
+        {"cookie": {"max_age": 60}},
+        "views",
+        "save",
+        ["get", "set", "touch"],
+        True,
+    ),
     ("new, manual save, not save_uninitialized", {}, "save", None, ["set"], True),
-    ("regenerate", {"cookie": {"max_age": 60}}, "views", "regenerate", ["get", "destroy", "set"], True),
+    (
+        "regenerate",
+        {"cookie": {"max_age": 60}},
+        "views",
+        "regenerate",
+        ["get", "destroy", "set"],
+        True,
+    ),
     ("destroy", {"cookie": {"max_age": 60}}, "views", "destroy", ["get", "destroy"], False),
     ("unset keep", {"cookie": {"max_age": 60}}, "views", "null", ["get"], False),
-    ("unset destroy", {"unset": "destroy", "cookie": {"max_age": 60}}, "views", "null", ["get", "destroy"], False),
+    (
+        "unset destroy",
+        {"unset": "destroy", "cookie": {"max_age": 60}},
+        "views",
+        "null",
+        ["get", "destroy"],
+        False,
+    ),
     ("unset destroy, brand-new", {"unset": "destroy"}, "null", None, ["destroy"], False),
     ("secure cookie over http", {"cookie": {"secure": True}}, "views", None, ["set"], False),
 ]
 
 
-@pytest.mark.parametrize(("name", "options", "first", "second", "ops", "cookie"), ROWS, ids=[r[0] for r in ROWS])
+@pytest.mark.parametrize(
+    ("name", "options", "first", "second", "ops", "cookie"), ROWS, ids=[r[0] for r in ROWS]
+)
 def test_decision_table(
-    kind: str, frozen: Any, name: str, options: dict[str, Any], first: str,
-    second: str | None, ops: list[str], cookie: bool,
+    kind: str,
+    frozen: Any,
+    name: str,
+    options: dict[str, Any],
+    first: str,
+    second: str | None,
+    ops: list[str],
+    cookie: bool,
 ) -> None:
     client, store = make(kind, **options)
     client.action = first
@@ -274,7 +357,7 @@ def test_cookie_values_with_quotes_and_percent(kind: str) -> None:
     client.action = "views"
     # Quoted and raw ("s:...+...") forms of the same signed value both verify.
     for variant in (f'{name}="{value}"', f"{name}={unquote(value)}"):
-        resp = client.request(headers={"Cookie": f"a=%; b=\"x; {variant}; c=%E0"})
+        resp = client.request(headers={"Cookie": f'a=%; b="x; {variant}; c=%E0'})
         assert json.loads(resp.body)["session"]["views"] >= 2
 
 
@@ -327,8 +410,15 @@ def test_cookie_api_in_seconds(kind: str, frozen: dict[str, float]) -> None:
 
     def inspect(session: Any) -> None:
         c = session.cookie
-        seen.update(max_age=c.max_age, original=c.original_max_age, expires=c.expires,
-                    path=c.path, http_only=c.http_only, secure=c.secure, id=session.id)
+        seen.update(
+            max_age=c.max_age,
+            original=c.original_max_age,
+            expires=c.expires,
+            path=c.path,
+            http_only=c.http_only,
+            secure=c.secure,
+            id=session.id,
+        )
         frozen["t"] += 10
         seen["later"] = c.max_age
         c.max_age = 120
@@ -516,7 +606,9 @@ class FailingStore(MemoryStore):
 
 
 @pytest.mark.parametrize("op", ["get", "set", "touch"])
-def test_store_faults_are_errors_not_logouts(kind: str, op: str, caplog: pytest.LogCaptureFixture) -> None:
+def test_store_faults_are_errors_not_logouts(
+    kind: str, op: str, caplog: pytest.LogCaptureFixture
+) -> None:
     store = FailingStore()
     client, _ = make(kind, store=store, cookie={"max_age": 60})
     client.action = "views"
@@ -539,8 +631,13 @@ def test_store_faults_are_errors_not_logouts(kind: str, op: str, caplog: pytest.
 def test_path_prefix_is_a_plain_string_test(kind: str) -> None:
     client, store = make(kind, cookie={"path": "/app"})
     client.action = "views"
-    for path, has_session in [("/", False), ("/app", True), ("/application", True),
-                              ("/App/x", False), ("/app/x?y=1", True)]:
+    for path, has_session in [
+        ("/", False),
+        ("/app", True),
+        ("/application", True),
+        ("/App/x", False),
+        ("/app/x?y=1", True),
+    ]:
         body = json.loads(client.request(path).body)
         assert (body["session"] is not None) is has_session, path
 
@@ -556,8 +653,13 @@ def test_asgi_root_path_and_wsgi_script_name_count() -> None:
     mw = WSGISessionMiddleware(app, secret=SECRET, cookie={"path": "/mount"})
     import io
 
-    env = {"REQUEST_METHOD": "GET", "SCRIPT_NAME": "/mount", "PATH_INFO": "/x", "wsgi.url_scheme": "http",
-           "wsgi.input": io.BytesIO()}
+    env = {
+        "REQUEST_METHOD": "GET",
+        "SCRIPT_NAME": "/mount",
+        "PATH_INFO": "/x",
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(),
+    }
     list(mw(env, lambda *a: None))
     assert seen[-1] is not None
 
@@ -566,11 +668,13 @@ def test_a_request_that_already_has_a_session_passes_through(kind: str) -> None:
     inner, inner_store = make(kind, save_uninitialized=True)
     outer_store = RecordingStore()
     if kind == "asgi":
-        app: Any = SessionMiddleware(inner.app, secret=SECRET, store=outer_store, name="outer.sid",
-                                     save_uninitialized=True)
+        app: Any = SessionMiddleware(
+            inner.app, secret=SECRET, store=outer_store, name="outer.sid", save_uninitialized=True
+        )
     else:
-        app = WSGISessionMiddleware(inner.app, secret=SECRET, store=outer_store, name="outer.sid",
-                                    save_uninitialized=True)
+        app = WSGISessionMiddleware(
+            inner.app, secret=SECRET, store=outer_store, name="outer.sid", save_uninitialized=True
+        )
     inner.app = app
     resp = inner.request()
     assert [c.split("=")[0] for c in resp.set_cookie] == ["outer.sid"]
@@ -656,7 +760,7 @@ def test_websocket_scopes_get_a_session() -> None:
     assert accept["type"] == "websocket.accept"
     assert [k for k, _ in accept["headers"]] == [b"set-cookie"]
     assert [op for op, _ in store.ops] == ["set", "set"]
-    (sid, raw), = store.raw_items()
+    ((sid, raw),) = store.raw_items()
     assert json.loads(raw)["messages"] == 1 and json.loads(raw)["ws"] is True
 
 

@@ -8,13 +8,13 @@ from datetime import datetime
 from typing import Any
 
 import pytest
+from conftest import load_vector
+from harness import Client, RecordingStore
 
 import fastsession._clock
-from conftest import load_vector
 from fastsession import Cookie
 from fastsession.options import normalize_cookie_options
 from fastsession.record import datetime_to_ms, format_iso
-from harness import Client, RecordingStore
 
 STORED = load_vector("express_session_stored.json")
 OPTIONS = load_vector("express_session_options.json")

@@ -39,8 +39,14 @@ class SlowAsyncStore(AsyncStore):
 
 
 def _scope(headers: list[tuple[bytes, bytes]] | None = None) -> dict[str, Any]:
-    return {"type": "http", "method": "GET", "path": "/", "scheme": "http",
-            "headers": headers or [], "query_string": b""}
+    return {
+        "type": "http",
+        "method": "GET",
+        "path": "/",
+        "scheme": "http",
+        "headers": headers or [],
+        "query_string": b"",
+    }
 
 
 def test_asgi_saves_before_the_headers_and_before_the_last_body() -> None:
@@ -123,8 +129,13 @@ def test_wsgi_saves_before_start_response_and_before_the_last_chunk() -> None:
     def start_response(status: str, headers: Any, exc_info: Any = None) -> Any:
         events.append("start_response")
 
-    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/", "SCRIPT_NAME": "",
-               "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO()}
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": "/",
+        "SCRIPT_NAME": "",
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(),
+    }
     body = mw(environ, start_response)
     for chunk in body:
         events.append(chunk.decode())
