@@ -18,6 +18,7 @@ __all__ = [
     "EngineCore",
     "MemoryCore",
     "RequestCore",
+    "cookie_end",
 ]
 
 NOTHING: int
@@ -128,3 +129,5 @@ class MemoryCore:
     def set(self, sid: str, session: Any) -> None: ...
     def touch(self, sid: str, session: Any) -> None: ...
     def deadline(self, session: Any) -> float: ...
+
+def cookie_end(doc: bytes) -> int: ...

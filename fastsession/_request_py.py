@@ -63,6 +63,7 @@ __all__ = [
     "EngineCore",
     "MemoryCore",
     "RequestCore",
+    "cookie_end",
 ]
 
 # What plan() asks the middleware to do with the store.
@@ -689,6 +690,26 @@ class MemoryCore:
 # The epoch milliseconds a datetime can hold (years 1 to 9999).
 _MIN_MS = -62_135_596_800_000
 _MAX_MS = 253_402_300_799_999
+
+
+def cookie_end(doc: bytes) -> int:
+    """Where the leading cookie object of record JSON ends, or -1 if unsure.
+
+    The cookie's members are scalars, so without a backslash the first ``}``
+    preceded by an even number of quotes closes it.
+    """
+    if not doc.startswith(_HEAD):
+        return -1
+    start = _HEAD_LEN
+    end = doc.find(b"}", start)
+    while end != -1:
+        part = doc[start:end]
+        if b"\\" in part or b"{" in part or b"[" in part:
+            return -1
+        if part.count(b'"') % 2 == 0:
+            return end + 1
+        end = doc.find(b"}", end + 1)
+    return -1
 
 
 def _value(token: bytes) -> Any:

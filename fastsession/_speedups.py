@@ -57,11 +57,11 @@ else:  # pragma: no cover
 # Subclassed by fastsession._core, so typed as classes: the pure twin's (the
 # compiled twin's stub, checked by stubtest, declares the same).
 if TYPE_CHECKING:
-    from ._request_py import EngineCore, MemoryCore, RequestCore
+    from ._request_py import EngineCore, MemoryCore, RequestCore, cookie_end
 elif EXTENSIONS:
-    from ._request_c import EngineCore, MemoryCore, RequestCore
+    from ._request_c import EngineCore, MemoryCore, RequestCore, cookie_end
 else:  # pragma: no cover
-    from ._request_py import EngineCore, MemoryCore, RequestCore
+    from ._request_py import EngineCore, MemoryCore, RequestCore, cookie_end
 
 __all__ = [
     "EXTENSIONS",
@@ -72,6 +72,7 @@ __all__ = [
     "MemoryCore",
     "RequestCore",
     "Signer",
+    "cookie_end",
     "encode",
     "lookup",
     "parse",

@@ -114,6 +114,8 @@ cdef extern from "Python.h":
     int PyDict_Contains(object, object) except -1
     void PyDict_Clear(object)
     bint PyLong_CheckExact(object)
+    object PyLong_FromDouble(double)
+    double PyFloat_AS_DOUBLE(object)
     bint PyUnicode_CheckExact(object)
     bint PyUnicode_IS_ASCII(object)
     void *PyUnicode_DATA(object)
@@ -132,6 +134,7 @@ __all__ = [
     "EngineCore",
     "MemoryCore",
     "RequestCore",
+    "cookie_end",
 ]
 
 NOTHING, SET, TOUCH, DESTROY = 0, 1, 2, 3
@@ -480,7 +483,7 @@ cdef bytes _cookie_json(object cookie, object shape, _Slots slots, bint head):
     cdef bytes before = (<tuple>shape)[0]
     cdef bytes after = (<tuple>shape)[1]
     cdef bytes orig = b"null" if original is None else str(original).encode()
-    cdef bytes exp = b"null" if expires is None else ('"' + _format_iso(expires) + '"').encode()
+    cdef bytes exp = b"null" if expires is None else _iso_json(expires)
     cdef Py_ssize_t prefix = 10 if head else 0
     cdef bytes out = PyBytes_FromStringAndSize(
         NULL,
@@ -517,8 +520,7 @@ cdef object _new_cookie(
     """Cookie.from_record({"originalMaxAge": original, "expires": expires, **fields}),
     with its shape when known (``scalars``: fields holds JSON scalars only)."""
     cookie = fastsession_new_of(&PyBaseObject_Type, slots.cookie_cls, _NO_ARGS)
-    _put(cookie, slots.c_expires, _EXPIRES,
-         _parse_iso(expires) if isinstance(expires, str) else None)
+    _put(cookie, slots.c_expires, _EXPIRES, _iso_ms(expires) if isinstance(expires, str) else None)
     if original is None or type(original) is int:
         pass
     elif isinstance(original, (int, float)) and not isinstance(original, bool):
@@ -534,6 +536,150 @@ cdef object _new_cookie(
         # (it is freed by reference counting, with the session holding it).
         PyObject_GC_UnTrack(cookie)
     return cookie
+
+
+# -- dates: express's ISO form, and the cookie's own lifetime -----------------------
+#
+# A stored expiry is "YYYY-MM-DDTHH:MM:SS.mmmZ" (JS toISOString) from 1970 on:
+# read and written here as record.parse_iso / format_iso do; any other text or
+# time goes to them.
+
+@cython.cdivision(True)
+cdef inline long long _days_from_civil(long long y, long long m, long long d) noexcept nogil:
+    y -= m <= 2
+    cdef long long era = (y if y >= 0 else y - 399) // 400
+    cdef long long yoe = y - era * 400
+    cdef long long doy = (153 * (m + (-3 if m > 2 else 9)) + 2) // 5 + d - 1
+    cdef long long doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146097 + doe - 719468
+
+
+@cython.cdivision(True)
+cdef inline void _civil_from_days(long long z, long long *y, long long *m, long long *d) noexcept nogil:
+    z += 719468
+    cdef long long era = (z if z >= 0 else z - 146096) // 146097
+    cdef long long doe = z - era * 146097
+    cdef long long yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+    cdef long long doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    cdef long long mp = (5 * doy + 2) // 153
+    d[0] = doy - (153 * mp + 2) // 5 + 1
+    m[0] = mp + 3 if mp < 10 else mp - 9
+    y[0] = yoe + era * 400 + (1 if m[0] <= 2 else 0)
+
+
+cdef inline int _digits(const unsigned char *p, int count) noexcept nogil:
+    """The number in ``count`` ASCII digits at p, or -1."""
+    cdef int value = 0, i
+    for i in range(count):
+        if p[i] < 48 or p[i] > 57:
+            return -1
+        value = value * 10 + (p[i] - 48)
+    return value
+
+
+cdef object _iso_ms(object text):
+    """record.parse_iso(text) (a str)."""
+    cdef const unsigned char *p
+    cdef int y, mo, d, h, mi, sec, ms, dim
+    if not PyUnicode_CheckExact(text) or not PyUnicode_IS_ASCII(text) or PyUnicode_GET_LENGTH(text) != 24:
+        return _parse_iso(text)
+    p = <const unsigned char *>PyUnicode_DATA(text)
+    if not (p[4] == b"-" and p[7] == b"-" and p[10] == b"T" and p[13] == b":"
+            and p[16] == b":" and p[19] == b"." and p[23] == b"Z"):
+        return _parse_iso(text)
+    y, mo, d = _digits(p, 4), _digits(p + 5, 2), _digits(p + 8, 2)
+    h, mi, sec, ms = _digits(p + 11, 2), _digits(p + 14, 2), _digits(p + 17, 2), _digits(p + 20, 3)
+    if y < 1 or not 1 <= mo <= 12 or d < 1 or h < 0 or h > 23 or mi < 0 or mi > 59 or sec < 0 or sec > 59 or ms < 0:
+        return _parse_iso(text)
+    dim = 31 if mo in (1, 3, 5, 7, 8, 10, 12) else 30 if mo != 2 else (
+        29 if (y % 4 == 0 and (y % 100 != 0 or y % 400 == 0)) else 28
+    )
+    if d > dim:
+        return _parse_iso(text)
+    return PyLong_FromLongLong(
+        _days_from_civil(y, mo, d) * 86_400_000 + h * 3_600_000 + mi * 60_000 + sec * 1000 + ms
+    )
+
+
+@cython.cdivision(True)
+cdef bytes _iso_json(object expires):
+    """``'"' + record.format_iso(expires) + '"'`` as bytes."""
+    cdef long long ms, days, rem, y, m, d
+    cdef int overflow
+    cdef char *w
+    if type(expires) is int:
+        ms = PyLong_AsLongLongAndOverflow(expires, &overflow)
+        if not overflow and 0 <= ms <= _MAX_MS:
+            days, rem = ms // 86_400_000, ms % 86_400_000
+            _civil_from_days(days, &y, &m, &d)
+            out = PyBytes_FromStringAndSize(NULL, 26)
+            w = PyBytes_AS_STRING_RW(out)
+            w[0] = w[25] = 0x22
+            _put_digits(w + 1, y, 4)
+            w[5] = w[8] = b"-"
+            _put_digits(w + 6, m, 2)
+            _put_digits(w + 9, d, 2)
+            w[11] = b"T"
+            _put_digits(w + 12, rem // 3_600_000, 2)
+            w[14] = w[17] = b":"
+            _put_digits(w + 15, rem // 60_000 % 60, 2)
+            _put_digits(w + 18, rem // 1000 % 60, 2)
+            w[20] = b"."
+            _put_digits(w + 21, rem % 1000, 3)
+            w[24] = b"Z"
+            return out
+    return ('"' + _format_iso(expires) + '"').encode()
+
+
+@cython.cdivision(True)
+cdef inline void _put_digits(char *w, long long value, int count) noexcept nogil:
+    cdef int i
+    for i in range(count - 1, -1, -1):
+        w[i] = <char>(48 + value % 10)
+        value //= 10
+
+
+cdef int _reset_max_age(object cookie, _Slots slots) except -1:
+    """cookie.reset_max_age() of exactly our cookie: expires = now + original."""
+    original = _get(cookie, slots.c_original, _ORIGINAL)
+    if original is None:
+        _put(cookie, slots.c_expires, _EXPIRES, None)
+        return 0
+    now = _clock_namespace["now"]()
+    now_ms = PyLong_FromDouble(PyFloat_AS_DOUBLE(now) * 1000.0) if type(now) is float else int(now * 1000)
+    expires = int(now_ms + original)
+    _put(cookie, slots.c_expires, _EXPIRES, expires)
+    _put(cookie, slots.c_original, _ORIGINAL, expires - now_ms)
+    return 0
+
+
+def cookie_end(bytes doc):
+    """Where the leading cookie object of record JSON ends, or -1 if unsure.
+
+    The cookie's members are scalars, so without a backslash the first ``}``
+    preceded by an even number of quotes closes it."""
+    return _cookie_end(<const unsigned char *>PyBytes_AS_STRING(doc), PyBytes_GET_SIZE(doc))
+
+
+cdef Py_ssize_t _cookie_end(const unsigned char *p, Py_ssize_t n) noexcept nogil:
+    # One pass doing what the pure twin's scan to each "}" decides there.
+    cdef Py_ssize_t i, quotes = 0
+    cdef bint unsure = False
+    cdef unsigned char c
+    if n < 11 or memcmp(p, b'{"cookie":{', 11) != 0:
+        return -1
+    for i in range(11, n):
+        c = p[i]
+        if c == b"}":
+            if unsure:
+                return -1
+            if quotes % 2 == 0:
+                return i + 1
+        elif c == 0x5C or c == b"{" or c == b"[":
+            unsure = True
+        elif c == 0x22:
+            quotes += 1
+    return -1
 
 
 # -- the cookie object of a stored record, scanned in place ------------------------
@@ -1135,9 +1281,8 @@ cdef class RequestCore:
                 _debug("not secured: no Set-Cookie for %s", sid)
                 set_cookie = False
             if not self.touched:
-                if exact and _get(cookie, slots.c_original, _ORIGINAL) is None:
-                    # session.touch() of a browser-session cookie: no expiry
-                    _put(cookie, slots.c_expires, _EXPIRES, None)
+                if exact:
+                    _reset_max_age(cookie, slots)  # session.touch()
                 else:
                     session.touch()
                 self.touched = True
@@ -1347,7 +1492,10 @@ cdef class MemoryCore:
                 ):
                     value = stored  # the same cookie: as spliced, byte for byte
                 else:
-                    end = self.cookie_end(stored)
+                    if self.cookie_end is _cookie_end_function and PyBytes_CheckExact(stored):
+                        end = _cookie_end(<const unsigned char *>PyBytes_AS_STRING(stored), PyBytes_GET_SIZE(stored))
+                    else:
+                        end = self.cookie_end(stored)
                     value = (
                         head + stored[end:]
                         if end != -1
@@ -1380,3 +1528,6 @@ cdef class MemoryCore:
         clock = self.clock
         now = _clock_namespace["now"]() if clock is None else clock()
         return now + self.ttl
+
+
+cdef object _cookie_end_function = cookie_end

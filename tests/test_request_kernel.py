@@ -757,3 +757,50 @@ def test_loaded_data_is_what_orjson_reads_and_writes(impl: Impl, data: bytes) ->
     # and written back as orjson writes it
     session["z"] = "new"
     assert state.plan(False)[2]._encoded == dumps({**expected, "z": "new"})
+
+
+RECORD_SOUP = st.lists(
+    st.sampled_from(
+        [b'{"cookie":{', b'"', b"}", b"{", b"[", b"\\", b":", b",", b"a", b"1", b"x}y"]
+    ),
+    max_size=12,
+).map(b"".join)
+
+
+@pytest.mark.hypothesis
+@pytest.mark.c_extension
+@settings(max_examples=500, deadline=None)
+@given(
+    st.one_of(RECORD_SOUP, RECORD_SOUP.map(lambda b: b'{"cookie":{' + b), st.binary(max_size=40))
+)
+def test_twins_find_the_same_cookie_end(doc: bytes) -> None:
+    assert PY.cookie_end(doc) == C.cookie_end(doc)
+
+
+@pytest.mark.hypothesis
+@pytest.mark.c_extension
+@settings(max_examples=300, deadline=None)
+@given(
+    st.one_of(
+        st.integers(0, 253_402_300_799_999),
+        st.integers(-62_135_596_800_000, 0),
+        st.sampled_from([0, 951_782_400_000, 253_402_300_799_999, 1_709_164_800_000]),
+    ),
+    st.one_of(st.none(), st.integers(-(10**6), 10**9)),
+)
+def test_twins_write_and_read_the_same_expiry(expires_ms: int, original: int | None) -> None:
+    written = []
+    for impl in TWINS:
+        cookie = Cookie.from_record({"originalMaxAge": original, "httpOnly": True})
+        cookie._expires = expires_ms
+        session = Session("sid", cookie, {"v": 1})
+        memory = _memory(impl, FakeClock(-1e11))  # before every expiry here
+        memory.set("sid", session)
+        raw = memory.lru.peek("sid")
+        written.append(raw)
+        state = _state(impl, _engine(impl))
+        loaded = state.inflate_raw("sid", raw)
+        assert loaded is not None
+        if expires_ms >= -30_610_224_000_000:  # record.format_iso writes years < 1000 unpadded
+            assert loaded.cookie._expires == expires_ms
+    assert written[0] == written[1] == session.to_json()

@@ -14,6 +14,7 @@ from datetime import timedelta
 from typing import Any, ClassVar
 
 from .._speedups import LRUCache, MemoryCore
+from .._speedups import cookie_end as _cookie_end
 from .._types import Record, StorableSession
 from ..cookie import Cookie
 from ..errors import CorruptSessionError
@@ -120,29 +121,6 @@ def _parse(raw: bytes) -> Record:
     if not isinstance(record.get("cookie"), dict):
         raise CorruptSessionError("stored session has no cookie object")
     return record
-
-
-_COOKIE_START = b'{"cookie":{'
-
-
-def _cookie_end(doc: bytes) -> int:
-    """Where the leading cookie object of record JSON ends, or -1 if unsure.
-
-    The cookie's members are scalars, so without a backslash the first ``}``
-    preceded by an even number of quotes closes it.
-    """
-    if not doc.startswith(_COOKIE_START):
-        return -1
-    start = len(_COOKIE_START)
-    end = doc.find(b"}", start)
-    while end != -1:
-        part = doc[start:end]
-        if b"\\" in part or b"{" in part or b"[" in part:
-            return -1
-        if part.count(b'"') % 2 == 0:
-            return end + 1
-        end = doc.find(b"}", end + 1)
-    return -1
 
 
 def _with_cookie_of(stored: bytes, fresh: bytes, session: StorableSession) -> bytes:
