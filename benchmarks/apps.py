@@ -114,7 +114,7 @@ def _starlette_fastsession() -> ASGIApp:
 
     # The ignore: mypy cannot match a keyword-only option plus **options to Starlette's
     # ParamSpec-typed factory.
-    stack = [Middleware(fastsession.SessionMiddleware, secret=SECRET)]  # type: ignore[arg-type]
+    stack = [Middleware(fastsession.SessionMiddleware, secret=SECRET)]
     return _starlette(stack, True)
 
 

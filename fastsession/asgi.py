@@ -30,7 +30,7 @@ class SessionMiddleware:
     same as `WSGISessionMiddleware`'s (see the README's table).
     """
 
-    def __init__(self, app: ASGIApp, *, secret: Any, **options: Any) -> None:
+    def __init__(self, app: ASGIApp, /, *, secret: Any, **options: Any) -> None:
         self.app = app
         self.engine = Engine(build_options(secret=secret, **options), asgi=True)
 

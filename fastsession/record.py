@@ -2,15 +2,13 @@
 
 ``{"cookie":{...},...data}``: the cookie's fields in express's fixed order,
 ``originalMaxAge`` in milliseconds, ``expires`` as ISO-8601 UTC with
-milliseconds. Also the fingerprint that tells whether the data changed.
+milliseconds.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
-
-import xxhash
 
 from .errors import CorruptSessionError, SerializationError
 
@@ -59,10 +57,6 @@ else:  # pragma: no cover
             return dumps(data)
         except _EncodeError as exc:
             raise _explain(data, exc) from exc
-
-
-fingerprint = xxhash.xxh3_64_intdigest
-"""Hash of the serialized data (without the cookie): the "modified?" test."""
 
 
 def _explain(data: dict[str, Any], exc: Exception) -> SerializationError:

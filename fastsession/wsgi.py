@@ -25,7 +25,7 @@ SESSION_ID_KEY = "fastsession.session_id"
 class WSGISessionMiddleware:
     """express-session for WSGI: ``environ["fastsession.session"]`` is a `Session`."""
 
-    def __init__(self, app: WSGIApp, *, secret: Any, **options: Any) -> None:
+    def __init__(self, app: WSGIApp, /, *, secret: Any, **options: Any) -> None:
         self.app = app
         self.engine = Engine(
             build_options(secret=secret, allow_async_store=False, **options), asgi=False

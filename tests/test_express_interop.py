@@ -72,7 +72,7 @@ def starlette_app(side: str, secrets: list[str], store: Any) -> Starlette:
     ]
     options = {"secret": secrets, "store": store, "name": NAME, "cookie": {"max_age": MAX_AGE}}
     # The ignore: mypy does not match SessionMiddleware to Starlette's factory protocol.
-    session = Middleware(fastsession.SessionMiddleware, **options)  # type: ignore[arg-type]
+    session = Middleware(fastsession.SessionMiddleware, **options)
     return Starlette(routes=routes, middleware=[session])
 
 

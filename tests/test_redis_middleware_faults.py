@@ -66,7 +66,7 @@ def starlette_app(store: Any, hooks: Hooks) -> Starlette:
         return JSONResponse({"sid": request.scope["session_id"], **request.session})
 
     options = {"secret": SECRET, "store": store, "name": NAME}
-    session = Middleware(fastsession.SessionMiddleware, **options)  # type: ignore[arg-type]
+    session = Middleware(fastsession.SessionMiddleware, **options)
     routes = [Route("/whoami", whoami), Route("/views", views, methods=["POST"])]
     return Starlette(routes=routes, middleware=[session])
 
