@@ -328,3 +328,15 @@ def _missing(name: str) -> Callable[..., Any]:
 def _debug(msg: str, *args: Any) -> None:
     if logger.isEnabledFor(_DEBUG):
         logger.debug(msg, *args)
+
+
+def release(conn: Any, key: str) -> None:
+    """Unbind the request's session from its request state once the request is over.
+
+    scope → session → state → scope is a reference cycle that only the cyclic
+    GC would free; cut it so the request's objects go at once. The session
+    stays readable; its store methods then say it is no longer bound.
+    """
+    session = conn.get(key) if conn is not None else None
+    if isinstance(session, _SessionBase):
+        session._state = None

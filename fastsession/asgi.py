@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from ._core import DESTROY, SET, TOUCH, Engine, RequestState
+from ._core import DESTROY, SET, TOUCH, Engine, RequestState, release
 from .options import build_options
 
 Scope = MutableMapping[str, Any]
@@ -56,10 +56,13 @@ class SessionMiddleware:
             # at the response's start and before its last message, the store
             # called inline (RequestCore.asgi_send).
             state = engine.asgi_begin(_State, scope, options, send)
-            await self.app(scope, receive, state.asgi_send)
-            if state.started and scope["type"] == "websocket":
-                # A websocket ends without a final message of ours to wait for.
-                state.commit(True)
+            try:
+                await self.app(scope, receive, state.asgi_send)
+                if state.started and scope["type"] == "websocket":
+                    # A websocket ends without a final message of ours to wait for.
+                    state.commit(True)
+            finally:
+                release(scope, "session")
             return
 
         # The same with a store whose calls are awaited.
@@ -79,9 +82,12 @@ class SessionMiddleware:
                 state.generate()
         else:
             state.generate()
-        await self.app(scope, receive, state.awaiting_send)
-        if state.started and scope["type"] == "websocket":
-            await state.commit_async(True)
+        try:
+            await self.app(scope, receive, state.awaiting_send)
+            if state.started and scope["type"] == "websocket":
+                await state.commit_async(True)
+        finally:
+            release(scope, "session")
 
 
 class _State(RequestState):

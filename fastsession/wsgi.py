@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from ._core import Engine, RequestState
+from ._core import Engine, RequestState, release
 from ._speedups import RequestCore
 from .options import build_options
 
@@ -56,6 +56,7 @@ class WSGISessionMiddleware:
             # The whole body already exists: commit now and keep the list (and
             # the Content-Length a server can derive from it).
             state.commit(True)
+            release(environ, SESSION_KEY)
             return body
         return _Body(body, state)
 
@@ -96,6 +97,9 @@ class _Body:
             yield held
 
     def close(self) -> None:
-        close = getattr(self._body, "close", None)
-        if close is not None:
-            close()
+        try:
+            close = getattr(self._body, "close", None)
+            if close is not None:
+                close()
+        finally:
+            release(self._state.conn, SESSION_KEY)

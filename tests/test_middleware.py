@@ -774,3 +774,50 @@ def test_lifespan_and_other_scopes_pass_through() -> None:
     mw = SessionMiddleware(app, secret=SECRET)
     asyncio.run(mw({"type": "lifespan"}, None, None))  # type: ignore[arg-type]
     assert calls == ["lifespan"]
+
+
+def test_a_finished_request_leaves_nothing_for_the_cyclic_gc() -> None:
+    """scope → session → state → scope is cut when the request ends."""
+    import gc
+    import io
+
+    async def asgi_app(scope: Any, receive: Any, send: Any) -> None:
+        scope["session"]["v"] = 1
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    def wsgi_app(environ: Any, start_response: Any) -> Any:
+        environ["fastsession.session"]["v"] = 1
+        start_response("200 OK", [])
+        yield b"ok"
+
+    asgi = SessionMiddleware(asgi_app, secret=SECRET)
+    wsgi = WSGISessionMiddleware(wsgi_app, secret=SECRET)
+
+    async def send(message: Any) -> None:
+        pass
+
+    async def run() -> int:
+        gc.collect()
+        for _ in range(50):
+            scope = {"type": "http", "path": "/", "scheme": "http", "headers": []}
+            await asgi(scope, None, send)  # type: ignore[arg-type]
+        return gc.collect()
+
+    gc.disable()
+    try:
+        assert asyncio.run(run()) == 0
+        gc.collect()  # whatever asyncio.run itself leaves
+        for _ in range(50):
+            env = {
+                "PATH_INFO": "/",
+                "SCRIPT_NAME": "",
+                "wsgi.url_scheme": "http",
+                "wsgi.input": io.BytesIO(),
+            }
+            body = wsgi(env, lambda *a: None)
+            list(body)
+            body.close()  # type: ignore[attr-defined]
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
