@@ -178,7 +178,7 @@ def _wsgi_beaker() -> WSGIApp:
 def _flask(kind: str) -> WSGIApp:
     """Flask, bare or with a session: its own signed cookie, Flask-Session on cachelib's
     in-memory SimpleCache, or fastsession wrapped around ``app.wsgi_app``."""
-    from flask import Flask, request, session
+    from flask import Flask
 
     app = Flask(f"bench_{kind}")
     if kind == "flask-session":
@@ -197,6 +197,14 @@ def _flask(kind: str) -> WSGIApp:
             app.wsgi_app, secret=SECRET
         )
 
+    add_flask_routes(app, kind)
+    return app
+
+
+def add_flask_routes(app: Any, kind: str) -> None:
+    """/read and /write on a Flask app; fastsession's session is in the environ."""
+    from flask import request, session
+
     def current() -> MutableMapping[str, Any]:
         if kind == "fastsession":
             found: MutableMapping[str, Any] = request.environ["fastsession.session"]
@@ -214,8 +222,6 @@ def _flask(kind: str) -> WSGIApp:
         data = current()
         data["views"] = data.get("views", 0) + 1
         return str(data["views"])
-
-    return app
 
 
 # --- the registry ----------------------------------------------------------------------

@@ -103,7 +103,7 @@ def _wsgi_fastsession(server: RedisServer) -> apps.WSGIApp:
 
 
 def _flask(kind: str, server: RedisServer | None) -> apps.WSGIApp:
-    from flask import Flask, request, session
+    from flask import Flask
 
     app = Flask(f"bench_redis_{kind}")
     if kind == "flask-session":
@@ -121,21 +121,7 @@ def _flask(kind: str, server: RedisServer | None) -> apps.WSGIApp:
             app.wsgi_app, secret=apps.SECRET, store=RedisStore(server.client())
         )
 
-    def current() -> Any:
-        return request.environ["fastsession.session"] if kind == "fastsession" else session
-
-    @app.route("/read")
-    def read() -> str:
-        return "ok" if kind == "bare" else str(current().get("views"))
-
-    @app.route("/write")
-    def write() -> str:
-        if kind == "bare":
-            return "ok"
-        data = current()
-        data["views"] = data.get("views", 0) + 1
-        return str(data["views"])
-
+    apps.add_flask_routes(app, kind)
     return app
 
 
