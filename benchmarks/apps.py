@@ -14,7 +14,10 @@ import io
 import sys
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -201,7 +204,7 @@ def _flask(kind: str) -> WSGIApp:
     return app
 
 
-def add_flask_routes(app: Any, kind: str) -> None:
+def add_flask_routes(app: Flask, kind: str) -> None:
     """/read and /write on a Flask app; fastsession's session is in the environ."""
     from flask import request, session
 
