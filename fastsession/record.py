@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from .errors import CorruptSessionError, SerializationError
+from .errors import SerializationError
 
 try:
     import orjson
@@ -77,16 +77,6 @@ def join(cookie_json: bytes, data_json: bytes) -> bytes:
     if data_json == b"{}":
         return b'{"cookie":' + cookie_json + b"}"
     return b'{"cookie":' + cookie_json + b"," + data_json[1:]
-
-
-def split(record: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-    """A parsed record → (cookie fields, data). A record without a cookie is corrupt."""
-    if not isinstance(record, dict):
-        raise CorruptSessionError(f"stored session is a {type(record).__name__}, not an object")
-    cookie = record.pop("cookie", None)
-    if not isinstance(cookie, dict):
-        raise CorruptSessionError("stored session has no cookie object")
-    return cookie, record
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

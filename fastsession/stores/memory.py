@@ -13,19 +13,15 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, ClassVar
 
-from .._speedups import LRUCache, MemoryCore
-from .._speedups import cookie_end as _cookie_end
-from .._types import Record, StorableSession
-from ..cookie import Cookie
-from ..errors import CorruptSessionError
-from ..record import dumps, loads
-from ..session import AsyncSession, Session
+from .._speedups import LRUCache, MemoryCore, parse_record
+from .._types import Record
+from ..record import loads
 from . import Store
 
 RecordCallback = Callable[[str, Record], object]
 
 
-class MemoryStore(Store):
+class MemoryStore(MemoryCore, Store):
     """Sessions in this process: at most ``max_entries``, least recently used evicted.
 
     :param max_entries: the bound; beyond it the least recently used session
@@ -71,37 +67,16 @@ class MemoryStore(Store):
             on_evict=_reporting("on_evict", on_evict),
         )
         self._write = threading.RLock()
-        # The data path (get, set, touch), in the request kernel: the
-        # middlewares call it directly when these methods are not overridden.
-        self._core = MemoryCore(
-            self._lru,
-            self._write,
-            self._ttl,
-            clock,
-            _parse,
-            _with_cookie_of,
-            _cookie_end,
-            (Session, AsyncSession),
-            Cookie,
-        )
-
-    def get(self, sid: str) -> Record | None:
-        return self._core.get(sid)
-
-    def set(self, sid: str, session: StorableSession) -> None:
-        self._core.set(sid, session)
-
-    def touch(self, sid: str, session: StorableSession) -> None:
-        # Our own sessions hand over the record's cookie part alone when their
-        # data is known to serialize: the stored data is kept, so it need not be.
-        self._core.touch(sid, session)
+        # get, set and touch are MemoryCore's (the request kernel's, compiled
+        # with it): the middlewares call them with nothing in between.
+        MemoryCore.__init__(self, self._lru, self._write, self._ttl, clock)
 
     def destroy(self, sid: str) -> None:
         with self._write:
             self._lru.delete(sid)
 
     def all(self) -> dict[str, Record]:
-        return {sid: _parse(raw) for sid, raw in self._lru.items()}
+        return {sid: parse_record(raw) for sid, raw in self._lru.items()}
 
     def clear(self) -> None:
         with self._write:
@@ -110,35 +85,6 @@ class MemoryStore(Store):
     def length(self) -> int:
         self._lru.sweep(len(self._lru))
         return len(self._lru)
-
-def _parse(raw: bytes) -> Record:
-    try:
-        record = loads(raw)
-    except ValueError as exc:
-        raise CorruptSessionError(f"stored session is not JSON: {exc}") from exc
-    if not isinstance(record, dict):
-        raise CorruptSessionError(f"stored session is a {type(record).__name__}, not an object")
-    if not isinstance(record.get("cookie"), dict):
-        raise CorruptSessionError("stored session has no cookie object")
-    return record
-
-
-def _with_cookie_of(stored: bytes, fresh: bytes, session: StorableSession) -> bytes:
-    """The stored record with the session's cookie (express MemoryStore ``touch``).
-
-    Splices the cookie JSON into the stored bytes, which keeps the stored data
-    byte for byte; a record in another shape is parsed and written again.
-    """
-    old_end = _cookie_end(stored)
-    new_end = _cookie_end(fresh)
-    if old_end != -1 and new_end != -1:
-        return fresh[:new_end] + stored[old_end:]
-    record = loads(stored)
-    if not isinstance(record, dict):
-        raise CorruptSessionError(f"stored session is a {type(record).__name__}, not an object")
-    record["cookie"] = session.to_record()["cookie"]
-    return dumps(record)
-
 
 def _reporting(name: str, callback: RecordCallback | None) -> Callable[[str, bytes], None] | None:
     # The record is parsed only when someone listens.
