@@ -16,9 +16,8 @@ from ._version import __version__
 
 
 def kernels() -> list[str]:
-    """The kernels, named by their pure twins (fastsession/_<kernel>_py.py)."""
-    package = Path(__file__).resolve().parent
-    return sorted(p.name[1 : -len("_py.py")] for p in package.glob("_*_py.py"))
+    """The kernels the selector chooses between (fastsession._<kernel>_py / _c)."""
+    return list(_speedups.KERNELS)
 
 
 def _module_file(name: str) -> str:

@@ -21,6 +21,10 @@ def _flag(name: str) -> bool:
 
 REQUIRE = _flag("FASTSESSION_REQUIRE_EXTENSIONS")
 
+KERNELS = ("cookies", "kernel", "lru", "signing")
+"""Each kernel is a pure module fastsession._<name>_py and its compiled twin
+fastsession._<name>_c, built from src_c/_<name>_c.pyx."""
+
 # Classes are nominal: the names are declared by the protocols both twins meet.
 LRUCache: LRUFactory
 Signer: Callable[[tuple[bytes, ...]], SignerLike]
@@ -86,6 +90,7 @@ else:
 
 __all__ = [
     "EXTENSIONS",
+    "KERNELS",
     "REASON",
     "CookieCore",
     "CookieTemplate",
