@@ -24,18 +24,18 @@ _EncodeError: tuple[type[Exception], ...]
 if HAVE_ORJSON:
     # Dates and dataclasses pass through to the error path: only what JSON
     # itself holds is stored, the same on every platform.
-    _OPTS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+    ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
     _dumps_raw = orjson.dumps
     loads = orjson.loads
     _EncodeError = (orjson.JSONEncodeError,)
 
     def dumps(obj: Any) -> bytes:
-        return _dumps_raw(obj, None, _OPTS)
+        return _dumps_raw(obj, None, ORJSON_OPTIONS)
 
     def encode_data(data: dict[str, Any]) -> bytes:
         """Serialize the session data; an unstorable value names its key."""
         try:
-            return _dumps_raw(data, None, _OPTS)
+            return _dumps_raw(data, None, ORJSON_OPTIONS)
         except orjson.JSONEncodeError as exc:
             raise _explain(data, exc) from exc
 

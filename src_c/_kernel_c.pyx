@@ -21,6 +21,29 @@ from fastsession.record import join as _join
 from fastsession.record import loads as _loads
 from fastsession.record import parse_iso as _parse_iso
 
+# The data's serializer called as record.encode_data calls it; on an error
+# encode_data runs again to name the key.
+from orjson import dumps as _orjson_dumps
+from fastsession.record import ORJSON_OPTIONS as _ORJSON_OPTS
+
+from cpython.object cimport PyObject, PyTypeObject
+
+ctypedef object (*_newfunc)(PyTypeObject *, PyObject *, PyObject *)
+
+cdef extern from "Python.h":
+    void *PyType_GetSlot(PyTypeObject *, int) except? NULL
+    enum: Py_tp_new
+
+cdef tuple _NO_ARGS = ()
+
+
+cdef inline object _new(type cls):
+    # cls.__new__(cls) without the Python-level call: the type's own tp_new
+    # (a subclass of ours inherits our cdef class's), through the stable API.
+    cdef _newfunc new = <_newfunc>PyType_GetSlot(<PyTypeObject *>cls, Py_tp_new)
+    return new(<PyTypeObject *>cls, <PyObject *>_NO_ARGS, NULL)
+
+
 cdef object _logger = logging.getLogger("fastsession")
 cdef object _DEBUG = logging.DEBUG
 

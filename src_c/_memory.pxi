@@ -30,20 +30,33 @@ cdef class MemoryCore:
     def set(self, sid, session):
         value = session.to_json()
         deadline = self.deadline(session)
-        with self.lock:
+        lock = self.lock
+        lock.acquire()
+        try:
             self.lru.set(sid, value, deadline)
+        finally:
+            lock.release()
 
     def touch(self, sid, session):
         fresh = session.to_json()
         deadline = self.deadline(session)
-        with self.lock:
+        lock = self.lock
+        lock.acquire()
+        try:
             stored = self.lru.peek(sid)
             if stored is not None:
                 self.lru.set(sid, with_cookie(stored, fresh), deadline)
+        finally:
+            lock.release()
 
     cpdef double deadline(self, object session) except? -1.0:
         cookie = session.cookie
-        ms = getattr(cookie, "expires_ms", None)
+        if isinstance(cookie, CookieCore):
+            ms = (<CookieCore>cookie).expires_ms
+            if ms is None:
+                return (_clock_module.now() if self.clock is None else self.clock()) + self.ttl
+        else:
+            ms = getattr(cookie, "expires_ms", None)
         if ms is not None and _MIN_MS <= ms <= _MAX_MS:
             return ms / 1000
         expires = cookie.expires
@@ -58,7 +71,8 @@ cpdef dict parse_record(object raw):
         record = _loads(raw)
     except ValueError as exc:
         raise CorruptSessionError(f"stored session is not JSON: {exc}") from exc
-    check_record(record)
+    if type(record) is not dict or type((<dict>record).get("cookie")) is not dict:
+        check_record(record)  # raises, saying what is wrong
     return record
 
 

@@ -32,10 +32,18 @@ cdef class CookieShape:
 
 cpdef CookieShape shape_of(object fields):
     """The shape of a set of members (memoised: a pure function of them)."""
-    cdef object memo_key
+    cdef object memo_key = None
     cdef CookieShape shape = None
+    cdef list parts
     try:
-        memo_key = (*fields.items(), *map(type, fields.values()))
+        # The pure twin's (*items, *types), built without generic unpacking.
+        if type(fields) is dict:
+            parts = list((<dict>fields).items())
+            for value in (<dict>fields).values():
+                parts.append(type(value))
+            memo_key = tuple(parts)
+        else:
+            memo_key = (*fields.items(), *map(type, fields.values()))
         shape = _SHAPES.get(memo_key)
     except TypeError:  # an unhashable value read from a store
         memo_key = None
@@ -129,9 +137,11 @@ cdef class CookieCore:
         return out
 
 
-def cookie_from_fields(cls, dict fields not None):
+def cookie_from_fields(type cls not None, dict fields not None):
     """The cookie of a stored record's cookie object; takes ``fields`` over."""
-    cdef CookieCore cookie = CookieCore.__new__(cls)
+    if not issubclass(cls, CookieCore):
+        raise TypeError(f"{cls.__name__} is not a CookieCore subclass")
+    cdef CookieCore cookie = _new(cls)
     expires = fields.pop("expires", None)
     cookie.expires_ms = _parse_iso(expires) if isinstance(expires, str) else None
     original = fields.pop("originalMaxAge", None)
@@ -174,10 +184,16 @@ cdef class SessionCore(dict):
             return self.encoded
         if "cookie" in self:
             raise SerializationError('the session key "cookie" is reserved for the cookie')
-        return _encode_data(self)
+        try:
+            return _orjson_dumps(self, None, _ORJSON_OPTS)
+        except Exception:
+            return _encode_data(self)  # raises, naming the key
 
     cpdef bytes to_json(self):
-        return _join(self.cookie.to_json(), self.encode())
+        cookie = self.cookie
+        if isinstance(cookie, CookieCore):
+            return _join((<CookieCore>cookie).to_json(), self.encode())
+        return _join(cookie.to_json(), self.encode())
 
     cpdef dict to_record(self):
         if "cookie" in self:

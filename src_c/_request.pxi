@@ -17,8 +17,8 @@ cdef class EngineCore:
     cdef readonly SidReader sids
     cdef readonly str session_key
     cdef readonly str id_key
-    cdef readonly object session_cls
-    cdef readonly object cookie_cls
+    cdef readonly type session_cls
+    cdef readonly type cookie_cls
     cdef readonly object genid
     cdef readonly object new_cookie
     cdef readonly object set_cookie_line
@@ -137,10 +137,13 @@ cdef class RequestCore:
         return self.generate() if record is None else self.inflate(sid, record)
 
     cpdef SessionCore inflate(self, str sid, object record):
-        cdef dict fields = dict(check_record(record))
+        if type(record) is dict and type((<dict>record).get("cookie")) is dict:
+            fields = dict(<dict>record["cookie"])
+        else:
+            fields = dict(check_record(record))
         del record["cookie"]
         cookie = cookie_from_fields(self.engine.cookie_cls, fields)
-        cdef SessionCore session = self.attach(sid, cookie, record)
+        session = self.attach(sid, cookie, record)
         data = session.encode()
         self.original_data = data
         if not self.engine.resave:
@@ -160,8 +163,8 @@ cdef class RequestCore:
 
     cpdef SessionCore attach(self, str sid, object cookie, object data):
         cdef EngineCore engine = self.engine
-        cls = engine.session_cls
-        cdef SessionCore session = SessionCore.__new__(cls)
+        cdef type cls = engine.session_cls
+        cdef SessionCore session = _new(cls)
         session.bind(sid, cookie, data, self)
         self.conn[engine.id_key] = sid
         self.conn[engine.session_key] = session
