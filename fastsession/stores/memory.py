@@ -8,7 +8,10 @@ expired), ``touch`` replaces the stored cookie and keeps the stored data.
 
 from __future__ import annotations
 
+import logging
+import os
 import threading
+import weakref
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, ClassVar
@@ -23,6 +26,20 @@ from ..session import AsyncSession, Session
 from . import Store
 
 RecordCallback = Callable[[str, Record], object]
+
+_log = logging.getLogger("fastsession")
+# Stores alive in this process; a fork marks them in the child, so the hot path
+# pays one attribute check (`forked`) and no getpid().
+_LIVE: weakref.WeakSet[MemoryStore] = weakref.WeakSet()
+
+
+def _mark_forked() -> None:
+    for store in list(_LIVE):
+        store.forked = True
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows, which does not fork
+    os.register_at_fork(after_in_child=_mark_forked)
 
 
 class MemoryStore(Store):
@@ -51,6 +68,9 @@ class MemoryStore(Store):
 
     blocking: ClassVar[bool] = False
 
+    forked: bool = False
+    """True in a process forked after the store was made: its sessions are not shared."""
+
     def __init__(
         self,
         *,
@@ -62,6 +82,9 @@ class MemoryStore(Store):
     ) -> None:
         self._ttl = _positive_seconds("ttl", ttl)
         self._clock = clock
+        self._pid = os.getpid()
+        self._warned = False
+        _LIVE.add(self)
         # None: the kernel follows fastsession._clock.now at each call (tests
         # freeze it), reading the wall clock in C while it is time.time.
         self._lru = LRUCache(
@@ -85,29 +108,60 @@ class MemoryStore(Store):
             Cookie,
         )
 
+    def warn_if_forked(self) -> None:
+        """Log a warning, once per process, when used after a fork (workers don't share it)."""
+        if not self.forked or self._warned:
+            return
+        with self._write:
+            if self._warned:
+                return
+            self._warned = True
+        _log.warning(
+            "MemoryStore made in process %d is used in process %d, a fork of it: each "
+            "process keeps its own sessions, so a user who reaches another worker is "
+            "logged out. Use a shared store: SQLiteStore on one machine, Redis or "
+            "PostgreSQL across machines.",
+            self._pid,
+            os.getpid(),
+        )
+
     def get(self, sid: str) -> Record | None:
+        if self.forked:
+            self.warn_if_forked()
         return self._core.get(sid)
 
     def set(self, sid: str, session: StorableSession) -> None:
+        if self.forked:
+            self.warn_if_forked()
         self._core.set(sid, session)
 
     def touch(self, sid: str, session: StorableSession) -> None:
+        if self.forked:
+            self.warn_if_forked()
         # Our own sessions hand over the record's cookie part alone when their
         # data is known to serialize: the stored data is kept, so it need not be.
         self._core.touch(sid, session)
 
     def destroy(self, sid: str) -> None:
+        if self.forked:
+            self.warn_if_forked()
         with self._write:
             self._lru.delete(sid)
 
     def all(self) -> dict[str, Record]:
+        if self.forked:
+            self.warn_if_forked()
         return {sid: _parse(raw) for sid, raw in self._lru.items()}
 
     def clear(self) -> None:
+        if self.forked:
+            self.warn_if_forked()
         with self._write:
             self._lru.clear()
 
     def length(self) -> int:
+        if self.forked:
+            self.warn_if_forked()
         self._lru.sweep(len(self._lru))
         return len(self._lru)
 
