@@ -94,17 +94,13 @@ class TestSQLiteStoreContractInMemory(StoreContract):
 
     @contextmanager
     def store_fault(self, store: Any) -> Iterator[FaultCause]:
-        # The same shared in-memory database, reached by name from another connection.
-        store._connection().execute('ALTER TABLE "mem" RENAME TO "mem_away"')
+        # The database is the store's alone: its own connection renames the table.
+        conn = store._connection()
+        conn.execute('ALTER TABLE "mem" RENAME TO "mem_away"')
         try:
             yield sqlite3.OperationalError
         finally:
-            # The store's own statements fail on the missing table, not this one.
-            side = sqlite3.connect(
-                f"file:fastsession-{id(store)}?mode=memory&cache=shared", uri=True
-            )
-            side.execute('ALTER TABLE "mem_away" RENAME TO "mem"')
-            side.close()
+            conn.execute('ALTER TABLE "mem_away" RENAME TO "mem"')
 
 
 # -- construction ---------------------------------------------------------------------

@@ -14,7 +14,7 @@ import sqlite3
 import threading
 import weakref
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
@@ -45,7 +45,8 @@ class SQLiteStore(Store):
     """Sessions in an SQLite database file (WAL mode), for several workers on one machine.
 
     :param path: the database file (created if missing), or ``":memory:"`` for
-        a private database of this process's threads (tests).
+        a private database of this store alone (tests; one connection, one call
+        at a time, not usable after a fork).
     :param table: table name, a plain identifier; the table and its index on
         ``expired`` are created if missing.
     :param ttl: seconds a session lives when its cookie has no expiry (a
@@ -95,6 +96,11 @@ class SQLiteStore(Store):
         self._local = threading.local()
         self._connections: weakref.WeakSet[_Connection] = weakref.WeakSet()
         self._ready = False  # the schema and WAL mode are set by the first connection
+        # ":memory:" is one private database: one connection, one thread at a time.
+        self._shared: _Connection | None = None
+        self._guard: AbstractContextManager[Any] = (
+            threading.Lock() if self._memory else nullcontext()
+        )
         self._writes = 0
         t = f'"{table}"'
         self._sql_get = f"SELECT sess FROM {t} WHERE sid = ? AND expired > ?"
@@ -123,6 +129,12 @@ class SQLiteStore(Store):
         conn: _Connection | None = getattr(self._local, "conn", None)
         if conn is not None and conn.pid == os.getpid():
             return conn
+        if self._memory:
+            conn = self._shared
+            if conn is not None and conn.pid != os.getpid():
+                raise sqlite3.OperationalError("an in-memory database stays in its process")
+            conn = self._shared = self._shared or self._connect()
+            return conn
         if conn is not None:
             _INHERITED.append(conn)  # opened before a fork: the child must not touch it
         conn = self._connect()
@@ -130,17 +142,12 @@ class SQLiteStore(Store):
         return conn
 
     def _connect(self) -> _Connection:
-        if self._memory:
-            # One in-memory database shared by this store's threads.
-            target, uri = f"file:fastsession-{id(self)}?mode=memory&cache=shared", True
-        else:
-            target, uri = self.path, self.path.startswith("file:")
         conn = sqlite3.connect(
-            target,
+            self.path,
             timeout=self.timeout,  # the busy timeout
             isolation_level=None,  # autocommit: each statement is its own transaction
             check_same_thread=False,  # close() may run in another thread
-            uri=uri,
+            uri=self.path.startswith("file:"),
             factory=_Connection,
         )
         try:
@@ -168,11 +175,13 @@ class SQLiteStore(Store):
                 conn.close()
                 self._connections.discard(conn)
         self._local = threading.local()
+        self._shared = None
 
     @contextmanager
     def _failing(self, what: str) -> Iterator[None]:
         try:
-            yield
+            with self._guard:
+                yield
         except sqlite3.Error as exc:
             raise StoreError(
                 f"SQLite {what} failed ({self.path}): {type(exc).__name__}: {exc}"
