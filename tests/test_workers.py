@@ -288,3 +288,46 @@ def test_a_worker_killed_mid_run_loses_nothing_acknowledged(tmp_path: Path) -> N
     for sid, acked in tally.acknowledged.items():
         # Every acknowledged increment is there; one cut off by the kill may be too.
         assert acked <= found[sid] <= tally.attempted[sid], (sid, acked, found[sid])
+
+
+# -- the demo command's options -------------------------------------------------------
+
+
+def demo_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "fastsession", "demo", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": PKG_PARENT},
+        timeout=60,
+    )
+
+
+def test_several_workers_need_a_shared_store() -> None:
+    proc = demo_cli("--workers", "2", "--port", "0")
+    assert proc.returncode == 2
+    assert "--workers needs a store the workers share" in proc.stderr
+    assert "sqlite:PATH" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--store", "redis:x"], "expected memory or sqlite:PATH"),
+        (["--store", "sqlite:"], "expected memory or sqlite:PATH"),
+        (["--workers", "0"], "expected a positive number"),
+        (["--workers", "many"], "expected a positive number"),
+    ],
+)
+def test_bad_demo_options_are_usage_errors(args: list[str], message: str) -> None:
+    proc = demo_cli(*args)
+    assert proc.returncode == 2
+    assert message in proc.stderr and "usage:" in proc.stderr
+
+
+def test_a_store_file_that_cannot_be_opened_is_reported(tmp_path: Path) -> None:
+    bad = tmp_path / "not-a-db"
+    bad.write_bytes(b"plain text, not SQLite" * 200)
+    proc = demo_cli("--store", f"sqlite:{bad}", "--port", "0")
+    assert proc.returncode == 2
+    assert "fastsession demo: SQLite open failed" in proc.stderr
