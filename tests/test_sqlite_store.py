@@ -420,6 +420,7 @@ KILL_SCRIPT = textwrap.dedent(
 )
 
 
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="no SIGKILL on this platform")
 def test_a_writer_killed_mid_write_leaves_every_acknowledged_write(db: Path) -> None:
     env = {**os.environ, "PYTHONPATH": PKG_PARENT}
     proc = subprocess.Popen(
