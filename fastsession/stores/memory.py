@@ -8,7 +8,10 @@ expired), ``touch`` replaces the stored cookie and keeps the stored data.
 
 from __future__ import annotations
 
+import logging
+import os
 import threading
+import weakref
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, ClassVar
@@ -19,6 +22,20 @@ from ..record import loads
 from . import Store
 
 RecordCallback = Callable[[str, Record], object]
+
+_log = logging.getLogger("fastsession")
+# Stores alive in this process; a fork marks them in the child, so the hot path
+# pays one attribute check (`forked`) and no getpid().
+_LIVE: weakref.WeakSet[MemoryStore] = weakref.WeakSet()
+
+
+def _mark_forked() -> None:
+    for store in list(_LIVE):
+        store._after_fork()
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows, which does not fork
+    os.register_at_fork(after_in_child=_mark_forked)
 
 
 class MemoryStore(MemoryCore, Store):
@@ -47,6 +64,9 @@ class MemoryStore(MemoryCore, Store):
 
     blocking: ClassVar[bool] = False
 
+    forked: bool = False
+    """True in a process forked after the store was made: its sessions are not shared."""
+
     def __init__(
         self,
         *,
@@ -58,6 +78,9 @@ class MemoryStore(MemoryCore, Store):
     ) -> None:
         self._ttl = _positive_seconds("ttl", ttl)
         self._clock = clock
+        self._pid = os.getpid()
+        self._warned = False
+        _LIVE.add(self)
         # None: the kernel follows fastsession._clock.now at each call (tests
         # freeze it), reading the wall clock in C while it is time.time.
         self._lru = LRUCache(
@@ -71,18 +94,59 @@ class MemoryStore(MemoryCore, Store):
         # with it): the middlewares call them with nothing in between.
         MemoryCore.__init__(self, self._lru, self._write, self._ttl, clock)
 
+    def warn_if_forked(self) -> None:
+        """Log a warning, once per process, when used after a fork (workers don't share it)."""
+        if not self.forked or self._warned:
+            return
+        with self._write:
+            if self._warned:
+                return
+            self._warned = True
+        _log.warning(
+            "MemoryStore made in process %d is used in process %d, a fork of it: each "
+            "process keeps its own sessions, so a user who reaches another worker is "
+            "logged out. Use a shared store: SQLiteStore on one machine, Redis or "
+            "PostgreSQL across machines.",
+            self._pid,
+            os.getpid(),
+        )
+
+    def _after_fork(self) -> None:
+        """In a forked child: get, set and touch warn (once) before they act.
+
+        MemoryCore's methods stay as they are until then; the instance's own
+        attributes take their place, so a process that never forks pays nothing.
+        """
+        self.forked = True
+        for name in ("get", "set", "touch"):
+            method = getattr(MemoryCore, name)
+
+            def warned(*args: Any, _method: Any = method) -> Any:
+                self.warn_if_forked()
+                return _method(self, *args)
+
+            setattr(self, name, warned)
+
     def destroy(self, sid: str) -> None:
+        if self.forked:
+            self.warn_if_forked()
         with self._write:
             self._lru.delete(sid)
 
     def all(self) -> dict[str, Record]:
+        if self.forked:
+            self.warn_if_forked()
         return {sid: parse_record(raw) for sid, raw in self._lru.items()}
 
     def clear(self) -> None:
+        if self.forked:
+            self.warn_if_forked()
         with self._write:
             self._lru.clear()
 
     def length(self) -> int:
+        if self.forked:
+            self.warn_if_forked()
         self._lru.sweep(len(self._lru))
         return len(self._lru)
 
