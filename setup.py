@@ -23,7 +23,8 @@ DEBUG = _flag("FASTSESSION_DEBUG_BUILD")
 
 # Every src_c/_<kernel>_c.pyx is built as fastsession._<kernel>_c.
 KERNELS = sorted(os.path.basename(p)[:-4] for p in glob.glob("src_c/_*_c.pyx"))
-HEADERS = sorted(glob.glob("src_c/*.h"))
+# The C headers and the Cython files the kernels `include`: a change to one rebuilds them.
+DEPENDS = sorted(glob.glob("src_c/*.h") + glob.glob("src_c/*.pxi"))
 
 if DEBUG:
     cflags = ["-O0", "-g3", "-UNDEBUG"]
@@ -83,7 +84,7 @@ ext_modules = (
             f"fastsession.{k}",
             [f"src_c/{k}.pyx"],
             include_dirs=["src_c"],
-            depends=HEADERS,  # a changed header rebuilds the modules
+            depends=DEPENDS,
             optional=not REQUIRE,
             extra_compile_args=cflags,
             define_macros=macros,

@@ -1,6 +1,6 @@
 """The one place that chooses the compiled or the pure-Python kernels.
 
-All four compiled twins are used, or none (so `EXTENSIONS` is one honest
+All the compiled twins are used, or none (so `EXTENSIONS` is one honest
 bool); `REASON` says why. Decided once, at import.
 """
 
@@ -34,7 +34,7 @@ elif sys.implementation.name != "cpython":
     EXTENSIONS, REASON = False, f"not CPython ({sys.implementation.name})"
 else:
     try:
-        from . import _cookies_c, _lru_c, _request_c, _signing_c  # noqa: F401
+        from . import _cookies_c, _dates_c, _lru_c, _request_c, _signing_c  # noqa: F401
     except ImportError as exc:  # pragma: no cover
         EXTENSIONS, REASON = False, f"ImportError: {exc}"
     else:
@@ -47,10 +47,12 @@ if REQUIRE and not EXTENSIONS:
 
 if EXTENSIONS:
     from ._cookies_c import CookieTemplate, encode, lookup, parse, serialize
+    from ._dates_c import format_iso, parse_iso
     from ._lru_c import LRUCache
     from ._signing_c import Signer, sign, unsign
 else:  # pragma: no cover
     from ._cookies_py import CookieTemplate, encode, lookup, parse, serialize
+    from ._dates_py import format_iso, parse_iso
     from ._lru_py import LRUCache
     from ._signing_py import Signer, sign, unsign
 
@@ -74,8 +76,10 @@ __all__ = [
     "Signer",
     "cookie_end",
     "encode",
+    "format_iso",
     "lookup",
     "parse",
+    "parse_iso",
     "serialize",
     "sign",
     "unsign",
