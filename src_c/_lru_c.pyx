@@ -92,6 +92,8 @@ cdef inline bint _expired(double deadline, _Now* now) noexcept nogil:
         now.exact = True
     return deadline <= now.t
 
+__all__ = ["RECLAIM_PER_WRITE", "LRUCache"]
+
 RECLAIM_PER_WRITE = 2
 cdef str _NAN_DEADLINE = "deadline must be a number, not NaN"
 cdef Py_ssize_t _RECLAIM = RECLAIM_PER_WRITE
