@@ -234,6 +234,10 @@ def _flask(kind: str, store: Any = None) -> WSGIApp:
     return app
 
 
+def _flask_fastsession(store: Any = None) -> WSGIApp:
+    return _flask("fastsession", store)
+
+
 def add_flask_routes(app: Flask, kind: str) -> None:
     """/read and /write on a Flask app; fastsession's session is in the environ."""
     from flask import request, session
@@ -302,7 +306,7 @@ WSGI_VARIANTS: dict[str, Variant] = {
         Variant("fastsession", "wsgi", "bare", _wsgi_fastsession),
         Variant("beaker", "wsgi", "bare", _wsgi_beaker),
         Variant("flask", "wsgi", "flask", lambda: _flask("bare")),
-        Variant("flask+fastsession", "wsgi", "flask", lambda s=None: _flask("fastsession", s)),
+        Variant("flask+fastsession", "wsgi", "flask", _flask_fastsession),
         Variant("flask+flask-session", "wsgi", "flask", lambda: _flask("flask-session")),
         Variant("flask+cookie", "wsgi", "flask", lambda: _flask("cookie")),
     )

@@ -27,7 +27,7 @@ BENCH = ROOT / "benchmarks"
 if __package__ in (None, ""):  # run as a script: make `benchmarks` and `fastsession` importable
     sys.path.insert(0, str(ROOT))
 
-from benchmarks import chart, ratios  # noqa: E402
+from benchmarks import chart, ratios, tables  # noqa: E402
 
 # pytest-benchmark budgets: seconds per benchmark and at least this many rounds.
 BUDGET = {"quick": ("0.15", "5"), "full": ("1.0", "15")}
@@ -117,7 +117,7 @@ def build(
     """The Markdown report and the SVG chart of one run's results."""
     info = machine()
     groups = ratios.grouped(ratios.entries(data))
-    text = ratios.markdown(info, groups, http, notes)
+    text = tables.markdown(info, groups, http, notes)
     subtitle = (
         f"{info['CPU']}, {info['cores']} cores, {info['Python']}, "
         f"EXTENSIONS {info['fastsession.EXTENSIONS'].split(' ')[0]}"
