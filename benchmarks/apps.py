@@ -172,7 +172,7 @@ def bare_wsgi(environ: dict[str, Any], start_response: StartResponse) -> Iterabl
     return [b"ok"]
 
 
-def _session_wsgi(key: str, explicit_save: bool) -> WSGIApp:
+def session_wsgi(key: str, explicit_save: bool) -> WSGIApp:
     def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         session = environ[key]
         path = environ["PATH_INFO"]
@@ -193,7 +193,7 @@ def _session_wsgi(key: str, explicit_save: bool) -> WSGIApp:
 def _wsgi_fastsession(store: Any = None) -> WSGIApp:
     import fastsession
 
-    inner = _session_wsgi("fastsession.session", explicit_save=False)
+    inner = session_wsgi("fastsession.session", explicit_save=False)
     store = store or memory_store()
     app: WSGIApp = fastsession.WSGISessionMiddleware(inner, secret=SECRET, store=store)
     return app
@@ -203,7 +203,7 @@ def _wsgi_beaker() -> WSGIApp:
     from beaker.middleware import SessionMiddleware  # type: ignore[import-untyped]
 
     options = {"session.type": "memory", "session.secret": SECRET, "session.auto": False}
-    app: WSGIApp = SessionMiddleware(_session_wsgi("beaker.session", True), options)
+    app: WSGIApp = SessionMiddleware(session_wsgi("beaker.session", True), options)
     return app
 
 
