@@ -48,6 +48,22 @@ CREATE INDEX "IDX_session_expire" ON "session" ("expire");
 """  # noqa: E501
 
 
+# What describe_table() reads: columns, constraints and indexes of one table.
+_COLUMNS = """
+SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, coll.collname
+  FROM pg_attribute a LEFT JOIN pg_collation coll ON coll.oid = a.attcollation
+ WHERE a.attrelid = to_regclass(%(t)s) AND a.attnum > 0 ORDER BY a.attnum
+"""
+_CONSTRAINTS = """
+SELECT conname, contype, pg_get_constraintdef(oid), condeferrable, condeferred
+  FROM pg_constraint WHERE conrelid = to_regclass(%(t)s) ORDER BY conname
+"""
+_INDEXES = """
+SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i
+  JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = to_regclass(%(t)s) ORDER BY 1
+"""
+
+
 def _version(path: Path) -> tuple[int, ...]:
     return tuple(int(n) for n in re.findall(r"\d+", path.parent.parent.name)) or (0,)
 
@@ -213,6 +229,16 @@ class PostgresServer:
             for statement in CONNECT_PG_SIMPLE_TABLE_SQL.split(";"):
                 if statement.strip():
                     admin.execute(statement)
+
+    def describe_table(self, table: str, schema: str) -> list[Any]:
+        """Columns, constraints and indexes of ``table`` (a quoted, qualified name), with
+        ``schema`` taken out of the index definitions, to compare two tables' shapes."""
+        with self.admin() as admin:
+            found = [admin.execute(q, {"t": table}).fetchall() for q in (_COLUMNS, _CONSTRAINTS)]
+            indexes = admin.execute(_INDEXES, {"t": table}).fetchall()
+        prefixes = (f'"{schema}".', f"{schema}.")
+        unqualified = [(n, d.replace(prefixes[0], "").replace(prefixes[1], "")) for n, d in indexes]
+        return [*found, unqualified]
 
     def shift_expiry(self, seconds: float, table: str = '"session"') -> None:
         """Make ``seconds`` pass for every session's expiry, without sleeping."""

@@ -286,31 +286,6 @@ def test_one_prune_per_interval_across_threads() -> None:
 # ------------------------------------------------------------ tables and names
 
 
-CATALOG = """
-SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, coll.collname
-  FROM pg_attribute a LEFT JOIN pg_collation coll ON coll.oid = a.attcollation
- WHERE a.attrelid = to_regclass(%(t)s) AND a.attnum > 0 ORDER BY a.attnum
-"""
-CONSTRAINTS = """
-SELECT conname, contype, pg_get_constraintdef(oid), condeferrable, condeferred
-  FROM pg_constraint WHERE conrelid = to_regclass(%(t)s) ORDER BY conname
-"""
-INDEXES = """
-SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i
-  JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = to_regclass(%(t)s) ORDER BY 1
-"""
-
-
-def describe(server: PostgresServer, table: str, schema: str) -> list[Any]:
-    """Columns, constraints and indexes of a table (index definitions without the schema)."""
-    with server.admin() as admin:
-        found = [admin.execute(q, {"t": table}).fetchall() for q in (CATALOG, CONSTRAINTS)]
-        indexes = admin.execute(INDEXES, {"t": table}).fetchall()
-    prefixes = (f'"{schema}".', f"{schema}.")
-    unqualified = [(n, sql.replace(prefixes[0], "").replace(prefixes[1], "")) for n, sql in indexes]
-    return [*found, unqualified]
-
-
 def test_the_table_created_is_connect_pg_simple_s(
     make_store: Factory, postgres_db: PostgresServer
 ) -> None:
@@ -321,8 +296,8 @@ def test_the_table_created_is_connect_pg_simple_s(
     store = make_store(schema_name="ours", create_table_if_missing=True)
     assert store.get("nobody") is None  # the first call creates the table
     store.set("s", session("s", 60, now=time.time()))
-    expected = describe(postgres_db, '"made_by_table_sql"."session"', "made_by_table_sql")
-    assert describe(postgres_db, '"ours"."session"', "ours") == expected
+    expected = postgres_db.describe_table('"made_by_table_sql"."session"', "made_by_table_sql")
+    assert postgres_db.describe_table('"ours"."session"', "ours") == expected
     assert expected[2][0][0] == "IDX_session_expire" and expected[1][0][0] == "session_pkey"
     assert set(rows(postgres_db, '"ours"."session"')) == {"s"}
 
