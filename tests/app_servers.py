@@ -11,7 +11,7 @@ import subprocess
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import uvicorn
 import waitress  # type: ignore[import-untyped]
@@ -24,7 +24,7 @@ class UvicornThread:
     """An ASGI app served by uvicorn in a thread of this process (its own event loop);
     ``lifespan="on"`` runs the app's lifespan (what opens an async pool on that loop)."""
 
-    def __init__(self, app: Any, *, lifespan: str = "off") -> None:
+    def __init__(self, app: Any, *, lifespan: Literal["auto", "on", "off"] = "off") -> None:
         self.port = free_port()
         config = uvicorn.Config(
             app, host=HOST, port=self.port, log_level="warning", lifespan=lifespan, access_log=False
