@@ -147,6 +147,7 @@ class PostgresServer:
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
         self.log = self.root / "server.log"
+        self._started = False
 
     @property
     def conninfo(self) -> str:
@@ -157,6 +158,18 @@ class PostgresServer:
         return f"postgresql://postgres@{HOST}:{self.port}/postgres"
 
     def start(self, timeout: float = 30.0) -> None:
+        for attempt in range(3):
+            if self._start_once(timeout):
+                self._started = True
+                return
+            # Exited at once: most likely the port was taken since it was picked.
+            # A restart keeps its port: clients must find the server where it was.
+            if self._started or attempt == 2:
+                break
+            self.port = free_port()
+        raise RuntimeError(f"PostgreSQL failed to start: {self.log_tail()}")
+
+    def _start_once(self, timeout: float) -> bool:
         argv = [
             str(self.bindir / "postgres"), "-D", str(self.datadir), "-p", str(self.port),
             "-c", f"listen_addresses={HOST}",
@@ -167,17 +180,18 @@ class PostgresServer:
             "-c", "log_min_messages=warning", "-c", "logging_collector=off",
         ]  # fmt: skip
         with open(self.log, "ab") as log:
-            self.process = subprocess.Popen(
+            process = subprocess.Popen(
                 argv, stdout=log, stderr=subprocess.STDOUT, cwd=self.root, **_run_as()
             )
+        self.process = process
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.process.poll() is not None:
+            if process.poll() is not None:
                 self.process = None
-                raise RuntimeError(f"PostgreSQL failed to start: {self.log_tail()}")
+                return False
             try:
                 with psycopg.connect(self.conninfo, connect_timeout=2):
-                    return
+                    return True
             except psycopg.OperationalError:
                 time.sleep(0.05)
         self.kill()
