@@ -23,7 +23,8 @@ DEBUG = _flag("FASTSESSION_DEBUG_BUILD")
 
 # Every src_c/_<kernel>_c.pyx is built as fastsession._<kernel>_c.
 KERNELS = sorted(os.path.basename(p)[:-4] for p in glob.glob("src_c/_*_c.pyx"))
-HEADERS = sorted(glob.glob("src_c/*.h"))
+# Headers and the .pxi files a .pyx includes: a change to one rebuilds the modules.
+HEADERS = sorted(glob.glob("src_c/*.h") + glob.glob("src_c/*.pxi"))
 
 if DEBUG:
     cflags = ["-O0", "-g3", "-UNDEBUG"]

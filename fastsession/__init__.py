@@ -16,10 +16,10 @@ if TYPE_CHECKING:
     from . import cookies, signing
     from ._speedups import EXTENSIONS
     from .asgi import SessionMiddleware
-    from .cookie import Cookie
+    from .cookie_options import CookieOptions
     from .errors import SessionError
-    from .options import CookieOptions
     from .session import AsyncSession, Session
+    from .session_cookie import Cookie
     from .stores import AsyncStore, Store
     from .stores.memory import MemoryStore
     from .wsgi import WSGISessionMiddleware
@@ -29,8 +29,8 @@ _LAZY = {
     "WSGISessionMiddleware": ".wsgi",
     "Session": ".session",
     "AsyncSession": ".session",
-    "Cookie": ".cookie",
-    "CookieOptions": ".options",
+    "Cookie": ".session_cookie",
+    "CookieOptions": ".cookie_options",
     "Store": ".stores",
     "AsyncStore": ".stores",
     "MemoryStore": ".stores.memory",

@@ -16,9 +16,8 @@ from ._version import __version__
 
 
 def kernels() -> list[str]:
-    """The kernels, named by their pure twins (fastsession/_<kernel>_py.py)."""
-    package = Path(__file__).resolve().parent
-    return sorted(p.name[1 : -len("_py.py")] for p in package.glob("_*_py.py"))
+    """The kernels the selector chooses between (fastsession._<kernel>_py / _c)."""
+    return list(_speedups.KERNELS)
 
 
 def _module_file(name: str) -> str:
@@ -52,9 +51,30 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import serve
+    from .errors import StoreError
 
-    serve(args.host, args.port)
+    try:
+        serve(args.host, args.port, store=args.store, workers=args.workers)
+    except (StoreError, ValueError) as exc:
+        print(f"fastsession demo: {exc}", file=sys.stderr)
+        return 2
     return 0
+
+
+def _store_spec(value: str) -> str:
+    if value == "memory" or (value.startswith("sqlite:") and len(value) > len("sqlite:")):
+        return value
+    raise argparse.ArgumentTypeError(f"expected memory or sqlite:PATH, got {value!r}")
+
+
+def _workers(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {value!r}")
+    return n
 
 
 def find_benchmarks(path: str | None) -> Path | None:
@@ -97,6 +117,20 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="serve the demo app (view counter and login)")
     demo.add_argument("--host", default="127.0.0.1", help="interface (default: 127.0.0.1)")
     demo.add_argument("--port", type=int, default=8000, help="port, 0 for any (default: 8000)")
+    demo.add_argument(
+        "--store",
+        type=_store_spec,
+        default="memory",
+        metavar="STORE",
+        help="memory (default) or sqlite:PATH, a file the workers share",
+    )
+    demo.add_argument(
+        "--workers",
+        type=_workers,
+        default=1,
+        metavar="N",
+        help="worker processes (uvicorn) when more than 1; needs --store sqlite:PATH",
+    )
     demo.set_defaults(func=cmd_demo)
 
     bench = sub.add_parser("bench", help="run the benchmark comparison (source checkout)")

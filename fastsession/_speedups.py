@@ -1,6 +1,6 @@
 """The one place that chooses the compiled or the pure-Python kernels.
 
-All four compiled twins are used, or none (so `EXTENSIONS` is one honest
+All the compiled twins are used, or none (so `EXTENSIONS` is one honest
 bool); `REASON` says why. Decided once, at import.
 """
 
@@ -21,6 +21,10 @@ def _flag(name: str) -> bool:
 
 REQUIRE = _flag("FASTSESSION_REQUIRE_EXTENSIONS")
 
+KERNELS = ("cookies", "kernel", "lru", "signing")
+"""Each kernel is a pure module fastsession._<name>_py and its compiled twin
+fastsession._<name>_c, built from src_c/_<name>_c.pyx."""
+
 # Classes are nominal: the names are declared by the protocols both twins meet.
 LRUCache: LRUFactory
 Signer: Callable[[tuple[bytes, ...]], SignerLike]
@@ -34,7 +38,7 @@ elif sys.implementation.name != "cpython":
     EXTENSIONS, REASON = False, f"not CPython ({sys.implementation.name})"
 else:
     try:
-        from . import _cookies_c, _lru_c, _request_c, _signing_c  # noqa: F401
+        from . import _cookies_c, _kernel_c, _lru_c, _signing_c  # noqa: F401
     except ImportError as exc:  # pragma: no cover
         EXTENSIONS, REASON = False, f"ImportError: {exc}"
     else:
@@ -54,28 +58,56 @@ else:  # pragma: no cover
     from ._lru_py import LRUCache
     from ._signing_py import Signer, sign, unsign
 
-# Subclassed by fastsession._core, so typed as classes: the pure twin's (the
-# compiled twin's stub, checked by stubtest, declares the same).
-if TYPE_CHECKING:
-    from ._request_py import EngineCore, MemoryCore, RequestCore, cookie_end
-elif EXTENSIONS:
-    from ._request_c import EngineCore, MemoryCore, RequestCore, cookie_end
-else:  # pragma: no cover
-    from ._request_py import EngineCore, MemoryCore, RequestCore, cookie_end
+# The request kernel's classes are subclassed (Cookie, Session, MemoryStore),
+# so typed as the pure twin's classes; the compiled twin's stub, checked by
+# stubtest, declares the same.
+if TYPE_CHECKING or not EXTENSIONS:
+    from ._kernel_py import (
+        CookieCore,
+        EngineCore,
+        MemoryCore,
+        RequestCore,
+        SessionCore,
+        SidReader,
+        cookie_end,
+        cookie_from_fields,
+        parse_record,
+        release,
+    )
+else:
+    from ._kernel_c import (
+        CookieCore,
+        EngineCore,
+        MemoryCore,
+        RequestCore,
+        SessionCore,
+        SidReader,
+        cookie_end,
+        cookie_from_fields,
+        parse_record,
+        release,
+    )
 
 __all__ = [
     "EXTENSIONS",
+    "KERNELS",
     "REASON",
+    "CookieCore",
     "CookieTemplate",
     "EngineCore",
     "LRUCache",
     "MemoryCore",
     "RequestCore",
+    "SessionCore",
+    "SidReader",
     "Signer",
     "cookie_end",
+    "cookie_from_fields",
     "encode",
     "lookup",
     "parse",
+    "parse_record",
+    "release",
     "serialize",
     "sign",
     "unsign",

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from .errors import CorruptSessionError, SerializationError
+from .errors import SerializationError
 
 try:
     import orjson
@@ -24,18 +24,18 @@ _EncodeError: tuple[type[Exception], ...]
 if HAVE_ORJSON:
     # Dates and dataclasses pass through to the error path: only what JSON
     # itself holds is stored, the same on every platform.
-    _OPTS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+    ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
     _dumps_raw = orjson.dumps
     loads = orjson.loads
     _EncodeError = (orjson.JSONEncodeError,)
 
     def dumps(obj: Any) -> bytes:
-        return _dumps_raw(obj, None, _OPTS)
+        return _dumps_raw(obj, None, ORJSON_OPTIONS)
 
     def encode_data(data: dict[str, Any]) -> bytes:
         """Serialize the session data; an unstorable value names its key."""
         try:
-            return _dumps_raw(data, None, _OPTS)
+            return _dumps_raw(data, None, ORJSON_OPTIONS)
         except orjson.JSONEncodeError as exc:
             raise _explain(data, exc) from exc
 
@@ -77,16 +77,6 @@ def join(cookie_json: bytes, data_json: bytes) -> bytes:
     if data_json == b"{}":
         return b'{"cookie":' + cookie_json + b"}"
     return b'{"cookie":' + cookie_json + b"," + data_json[1:]
-
-
-def split(record: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-    """A parsed record → (cookie fields, data). A record without a cookie is corrupt."""
-    if not isinstance(record, dict):
-        raise CorruptSessionError(f"stored session is a {type(record).__name__}, not an object")
-    cookie = record.pop("cookie", None)
-    if not isinstance(cookie, dict):
-        raise CorruptSessionError("stored session has no cookie object")
-    return cookie, record
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -1,108 +1,63 @@
 """Session and AsyncSession: the session a request sees (express's session/session.js).
 
 A ``dict`` of the data plus ``id``, ``cookie`` and the express methods. The key
-``"cookie"`` is reserved: in the stored record it is the cookie.
+``"cookie"`` is reserved: in the stored record it is the cookie. The data, id,
+cookie and JSON are the model core's (`fastsession._model_py.SessionCore`);
+the store methods here act through the request the session belongs to.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from .cookie import Cookie
-from .errors import SerializationError, SessionError
-from .record import encode_data, join
-
-_new_dict = dict.__new__
-_update = dict.update
-
-if TYPE_CHECKING:
-    from ._core import RequestState
+from ._speedups import SessionCore
+from .errors import SessionError, SessionNotFoundError, check_record, store_error
+from .session_cookie import Cookie
 
 
-class _SessionBase(dict[str, Any]):
-    __slots__ = ("_id", "cookie", "_state", "_encoded")
+class _SessionBase(SessionCore):
+    __slots__ = ()
 
     cookie: Cookie
 
     def __init__(
-        self,
-        sid: str,
-        cookie: Cookie | None = None,
-        data: dict[str, Any] | None = None,
-        *,
-        _state: RequestState | None = None,
+        self, sid: str, cookie: Cookie | None = None, data: dict[str, Any] | None = None
     ) -> None:
-        dict.__init__(self, data or ())
-        self._id = sid
-        self.cookie = cookie if cookie is not None else Cookie()
-        self._state = _state
-        self._encoded: bytes | None = None
+        """A session not bound to a request (for stores and tests)."""
+        self.bind(sid, cookie if cookie is not None else Cookie(), data or {}, None)
 
-    @classmethod
-    def _loaded(
-        cls, sid: str, cookie: Cookie, data: dict[str, Any], state: RequestState
-    ) -> _SessionBase:
-        """A session for a request (``__init__`` without its defaults)."""
-        self = _new_dict(cls)
-        _update(self, data)
-        self._id = sid
-        self.cookie = cookie
-        self._state = state
-        self._encoded = None
-        return self
-
-    @property
-    def id(self) -> str:
-        """The session id (read-only; ``regenerate()`` gives a new one)."""
-        return self._id
-
-    def touch(self) -> _SessionBase:
-        """Reset the cookie's max age: expires = now + original max age."""
-        self.cookie.reset_max_age()
-        return self
-
-    def encode(self) -> bytes:
-        """The data as JSON (without the cookie); a value JSON cannot hold names its key."""
-        encoded = self._encoded
-        if encoded is not None:
-            return encoded
-        if "cookie" in self:
-            raise SerializationError('the session key "cookie" is reserved for the cookie')
-        return encode_data(self)
-
-    def to_record(self) -> dict[str, Any]:
-        """The stored record as a JSON-ready dict: ``{"cookie": {...}, ...data}``."""
-        if "cookie" in self:
-            raise SerializationError('the session key "cookie" is reserved for the cookie')
-        return {"cookie": self.cookie.to_dict(), **self}
-
-    def to_json(self) -> bytes:
-        """The stored record as express-session's JSON bytes."""
-        return join(self.cookie.to_json(), self.encode())
-
-    def _record_head(self) -> bytes | None:
-        """``to_json()`` up to the end of the cookie object, when the data
-        is known to serialize (the middleware has just encoded it); else None.
-
-        MemoryStore uses it to touch a session without serializing its data.
-        """
-        if self._encoded is None:
-            return None
-        return self.cookie._record_head()
-
-    def _bound(self) -> RequestState:
-        if self._state is None:
+    def _request(self) -> Any:
+        request = self.state
+        if request is None:
             raise SessionError("this session is not bound to a request")
-        return self._state
+        return request
 
-    def _replace(self, sid: str, cookie: Cookie, data: dict[str, Any]) -> None:
-        dict.clear(self)
-        dict.update(self, data)
-        self._id = sid
-        self.cookie = cookie
+    def _saving(self) -> Any:
+        """The request, told that this data is what the store now holds."""
+        request = self._request()
+        request.saved_data = self.encoded = self.encode()
+        return request
+
+    def _reloaded(self, record: Any) -> None:
+        if record is None:
+            raise SessionNotFoundError(f"failed to load session {self.id!r}: not in the store")
+        fields = check_record(record)
+        del record["cookie"]
+        self.bind(self.id, Cookie.from_record(fields), record, self.state)
+
+    def _regenerated(self, request: Any) -> None:
+        # The new session is made even when destroying the old one failed, as
+        # in express; the error still reaches the caller.
+        sid = request.new_id()
+        self.bind(sid, request.engine.new_cookie(request), {}, request)
+        request.conn[request.engine.id_key] = sid
+        request.conn[request.engine.session_key] = self
+
+    def _unset(self, request: Any) -> None:
+        request.conn[request.engine.session_key] = None
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(id={self._id!r}, data={dict.__repr__(self)})"
+        return f"{type(self).__name__}(id={self.id!r}, data={dict.__repr__(self)})"
 
     def __reduce__(self) -> Any:
         raise TypeError("sessions are not pickled; store them with to_json()")
@@ -115,22 +70,48 @@ class Session(_SessionBase):
 
     def save(self) -> Session:
         """Write the session to the store now."""
-        self._bound().save(self)
+        request = self._saving()
+        try:
+            request.engine.store.set(self.id, self)
+        except Exception as exc:
+            raise store_error("set", exc) from exc
+        finally:
+            self.encoded = None
         return self
 
     def reload(self) -> Session:
         """Replace the data with the stored copy; `SessionError` if it is gone."""
-        self._bound().reload(self)
+        request = self._request()
+        try:
+            record = request.engine.store.get(self.id)
+        except FileNotFoundError:
+            record = None
+        except Exception as exc:
+            raise store_error("get", exc) from exc
+        self._reloaded(record)
         return self
 
     def regenerate(self) -> Session:
         """New id, empty data, fresh cookie; the old id is destroyed in the store."""
-        self._bound().regenerate(self)
+        request = self._request()
+        old = request.conn.get(request.engine.id_key)
+        try:
+            if isinstance(old, str):
+                request.engine.store.destroy(old)
+        except Exception as exc:
+            raise store_error("destroy", exc) from exc
+        finally:
+            self._regenerated(request)
         return self
 
     def destroy(self) -> None:
         """Remove the session from the store and from the request."""
-        self._bound().destroy(self)
+        request = self._request()
+        self._unset(request)
+        try:
+            request.engine.store.destroy(self.id)
+        except Exception as exc:
+            raise store_error("destroy", exc) from exc
 
 
 class AsyncSession(_SessionBase):
@@ -140,22 +121,48 @@ class AsyncSession(_SessionBase):
 
     async def save(self) -> AsyncSession:
         """Write the session to the store now."""
-        await self._bound().asave(self)
+        request = self._saving()
+        try:
+            await request.engine.aset(self.id, self)
+        except Exception as exc:
+            raise store_error("set", exc) from exc
+        finally:
+            self.encoded = None
         return self
 
     async def reload(self) -> AsyncSession:
         """Replace the data with the stored copy; `SessionError` if it is gone."""
-        await self._bound().areload(self)
+        request = self._request()
+        try:
+            record = await request.engine.aget(self.id)
+        except FileNotFoundError:
+            record = None
+        except Exception as exc:
+            raise store_error("get", exc) from exc
+        self._reloaded(record)
         return self
 
     async def regenerate(self) -> AsyncSession:
         """New id, empty data, fresh cookie; the old id is destroyed in the store."""
-        await self._bound().aregenerate(self)
+        request = self._request()
+        old = request.conn.get(request.engine.id_key)
+        try:
+            if isinstance(old, str):
+                await request.engine.adestroy(old)
+        except Exception as exc:
+            raise store_error("destroy", exc) from exc
+        finally:
+            self._regenerated(request)
         return self
 
     async def destroy(self) -> None:
         """Remove the session from the store and from the request."""
-        await self._bound().adestroy(self)
+        request = self._request()
+        self._unset(request)
+        try:
+            await request.engine.adestroy(self.id)
+        except Exception as exc:
+            raise store_error("destroy", exc) from exc
 
 
 __all__ = ["AsyncSession", "Session"]

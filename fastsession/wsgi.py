@@ -7,12 +7,13 @@ body is produced before the last chunk is handed to the server.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
-from ._core import Engine, RequestState, release
-from ._speedups import RequestCore
+from ._speedups import RequestCore, release
+from .engine import cookie_options, make_engine
 from .options import build_options
+from .secure import wsgi_secure_of
 
 Environ = dict[str, Any]
 StartResponse = Callable[..., Any]
@@ -27,72 +28,65 @@ class WSGISessionMiddleware:
 
     def __init__(self, app: WSGIApp, /, *, secret: Any, **options: Any) -> None:
         self.app = app
-        self.engine = Engine(
-            build_options(secret=secret, allow_async_store=False, **options), asgi=False
-        )
+        self.options = opts = build_options(secret=secret, **options)
+        self.engine = make_engine(opts, asgi=False, secure_of=wsgi_secure_of(opts.proxy))
+        self.static: Mapping[str, Any] | None = opts.cookie
+        self.prefix = (opts.cookie.get("path") or "/") if opts.cookie is not None else None
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         if environ.get(SESSION_KEY) is not None:
             return self.app(environ, start_response)
-        engine = self.engine
-        options = engine.static_options
+        options = self.static
         if options is None:
-            options = engine.cookie_options(environ)
+            options = cookie_options(self.options, environ)
             prefix = options.get("path") or "/"
         else:
-            prefix = engine.static_path
+            prefix = self.prefix
         path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
         if not (path or "/").startswith(prefix):
             return self.app(environ, start_response)
 
-        # 1. The id from the first cookie with our name, if its signature verifies;
-        # 2. load it, or start a new session (an unknown id is never reused).
-        state = engine.wsgi_begin(_State, environ, options, start_response)
-
-        # 3. Run the app; commit when it starts the response (RequestCore.start_response)
-        # and before its last chunk.
-        body = self.app(environ, state.start_response)
-        if state.started and isinstance(body, (list, tuple)):
+        engine = self.engine
+        request = RequestCore(engine, environ, options, start_response)
+        # 1. The id from the first cookie with our name, if its signature
+        # verifies; 2. load it, or start a new session (an unknown id is never reused).
+        request.begin(engine.sids.read(environ.get("HTTP_COOKIE")))
+        # 3. Run the app; commit when it starts the response
+        # (RequestCore.start_response) and before its last chunk.
+        try:
+            body = self.app(environ, request.start_response)
+        except BaseException:
+            release(environ, SESSION_KEY)
+            raise
+        if request.started and isinstance(body, (list, tuple)):
             # The whole body already exists: commit now and keep the list (and
             # the Content-Length a server can derive from it).
-            state.commit(True)
-            release(environ, SESSION_KEY)
+            try:
+                request.commit(True)
+            finally:
+                release(environ, SESSION_KEY)
             return body
-        return _Body(body, state)
-
-
-class _State(RequestState):
-    """A WSGI request's session."""
-
-    __slots__ = ()
-
-    def secure_scheme(self) -> bool:
-        environ = self.conn
-        if self.engine.proxy is True:
-            value = environ.get("HTTP_X_FORWARDED_PROTO", "")
-            return bool(value.split(",", 1)[0].strip().lower() == "https")
-        return bool(environ.get("wsgi.url_scheme") == "https")
+        return _Body(body, request)
 
 
 class _Body:
     """The app's body, one chunk behind, so the last chunk waits for the commit."""
 
-    __slots__ = ("_body", "_state")
+    __slots__ = ("_body", "_request")
 
-    def __init__(self, body: Iterable[bytes], state: RequestCore) -> None:
+    def __init__(self, body: Iterable[bytes], request: RequestCore) -> None:
         self._body = body
-        self._state = state
+        self._request = request
 
     def __iter__(self) -> Iterator[bytes]:
-        state = self._state
-        iterator = iter(self._body)
+        request = self._request
         held = None
-        for chunk in iterator:
+        for chunk in self._body:
             if held is not None:
                 yield held
             held = chunk
-        if state.started:
-            state.commit(True)
+        if request.started:
+            request.commit(True)
         if held is not None:
             yield held
 
@@ -102,4 +96,4 @@ class _Body:
             if close is not None:
                 close()
         finally:
-            release(self._state.conn, SESSION_KEY)
+            release(self._request.conn, SESSION_KEY)

@@ -11,13 +11,17 @@ from setuptools import Extension, setup
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 os.chdir(ROOT)
-kernels = sys.argv[1:] or ["_signing_c", "_cookies_c", "_lru_c", "_request_c"]
+kernels = sys.argv[1:] or sorted(
+    os.path.basename(p)[:-4] for p in __import__("glob").glob("src_c/_*_c.pyx")
+)
 sys.argv = [sys.argv[0], "build_ext", "--inplace", "-q"]
 setup(
     name="fastsession-dev",
     py_modules=[],
     ext_modules=[
-        Extension(f"fastsession.{k}", [f"src_c/{k}.pyx"], extra_compile_args=["-O3"])
+        Extension(
+            f"fastsession.{k}", [f"src_c/{k}.pyx"], include_dirs=["src_c"], extra_compile_args=["-O3"]
+        )
         for k in kernels
     ],
 )

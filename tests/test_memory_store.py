@@ -27,7 +27,8 @@ from fastsession._types import Record, StorableSession
 from fastsession.errors import CorruptSessionError
 from fastsession.stores import AsyncStore, Store
 from fastsession.stores import memory as memory_module
-from fastsession.stores.memory import MemoryStore, _cookie_end
+from fastsession._speedups import cookie_end as _cookie_end
+from fastsession.stores.memory import MemoryStore
 
 
 @pytest.fixture(autouse=True)

@@ -13,7 +13,9 @@ from typing import Any
 
 import pytest
 
-KERNELS = ("signing", "cookies", "lru", "request")
+from fastsession import _speedups
+
+KERNELS = _speedups.KERNELS
 
 pytestmark = pytest.mark.c_extension
 
@@ -61,7 +63,13 @@ def parameters(obj: Any) -> list[tuple[str, Any, Any]]:
 
 
 def methods(cls: type) -> set[str]:
-    return {n for n in dir(cls) if not n.startswith("_") and callable(getattr(cls, n))}
+    """The public methods the class itself defines (not those of a builtin base)."""
+    inherited = {n for base in cls.__mro__[1:] if base.__module__ == "builtins" for n in dir(base)}
+    return {
+        n
+        for n in dir(cls)
+        if not n.startswith("_") and n not in inherited and callable(getattr(cls, n))
+    }
 
 
 @pytest.mark.parametrize("kernel", KERNELS)
@@ -78,7 +86,15 @@ def test_same_signatures(kernel: str) -> None:
         a, b = getattr(py, name), getattr(c, name)
         if isinstance(a, type):
             assert isinstance(b, type), name
-            assert parameters(a) == parameters(b), f"{name}()"
+            # A class that keeps its base's constructor (SessionCore keeps dict's)
+            # has no signature to read on either twin.
+            sigs = []
+            for t in (a, b):
+                try:
+                    sigs.append(parameters(t))
+                except ValueError:
+                    sigs.append(None)
+            assert sigs[0] == sigs[1], f"{name}()"
             assert methods(a) == methods(b), name
             for method in sorted(methods(a)):
                 # self is positional-only on a compiled method without arguments.

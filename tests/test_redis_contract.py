@@ -5,6 +5,7 @@ clients, and a real 3-node Redis Cluster; plus cluster routing checks."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 import pytest
@@ -14,11 +15,20 @@ import redis.asyncio.cluster
 import redis.cluster
 import valkey
 import valkey.asyncio
-from redis_server import RedisClusterServers, RedisServer, redis_cluster, redis_db, redis_server
+import valkey.exceptions
+from redis_server import (
+    HOST,
+    RedisClusterServers,
+    RedisServer,
+    redis_cluster,
+    redis_db,
+    redis_server,
+)
 from redis_support import SyncFacade, session_with
 from store_contract import AsyncStoreContract, StoreContract
 
 from fastsession.stores.redis import AsyncRedisStore, RedisStore
+from fastsession.testing import FaultCause
 
 pytestmark = pytest.mark.redis
 __all__ = ["redis_cluster", "redis_db", "redis_server"]  # the helper's fixtures, used here
@@ -42,7 +52,41 @@ def advance_redis(servers: list[RedisServer], seconds: float) -> None:
                     admin.pexpire(key, pttl - step)
 
 
-class TestRedisStoreContract(StoreContract):
+@contextmanager
+def commands_refused(servers: list[RedisServer]) -> Iterator[FaultCause]:
+    """Every command of the default user refused (ACL NOPERM) while the block runs."""
+    admins = []
+    for server in servers:
+        with server.admin() as admin:
+            admin.acl_setuser("fault-admin", enabled=True, nopass=True, commands=["+@all"])
+        admins.append(redis.Redis(host=HOST, port=server.port, username="fault-admin"))
+    try:
+        for admin in admins:
+            admin.acl_setuser("default", commands=["-@all", "+hello", "+auth", "+client"])
+        yield (redis.exceptions.RedisError, valkey.exceptions.ValkeyError)
+    finally:
+        for admin in admins:
+            admin.acl_setuser(
+                "default",
+                reset=True,
+                enabled=True,
+                nopass=True,
+                commands=["+@all"],
+                keys=["*"],
+                channels=["*"],
+            )
+            admin.acl_deluser("fault-admin")
+            admin.close()
+
+
+class RedisFaults:
+    servers: list[RedisServer]
+
+    def store_fault(self, store: Any) -> AbstractContextManager[FaultCause]:
+        return commands_refused(self.servers)
+
+
+class TestRedisStoreContract(RedisFaults, StoreContract):
     @pytest.fixture
     def store(self, redis_db: RedisServer) -> Iterator[RedisStore]:
         self.servers = [redis_db]
@@ -63,7 +107,7 @@ class TestRedisStoreContractDecodedResponses(TestRedisStoreContract):
         client.close()
 
 
-class TestAsyncRedisStoreContract(AsyncStoreContract):
+class TestAsyncRedisStoreContract(RedisFaults, AsyncStoreContract):
     @pytest.fixture(autouse=True)
     def server(self, redis_db: RedisServer) -> RedisServer:
         self.servers = [redis_db]
@@ -79,7 +123,7 @@ class TestAsyncRedisStoreContract(AsyncStoreContract):
         advance_redis(self.servers, seconds)
 
 
-class TestRedisClusterStoreContract(StoreContract):
+class TestRedisClusterStoreContract(RedisFaults, StoreContract):
     @pytest.fixture
     def store(self, redis_cluster: RedisClusterServers) -> Iterator[RedisStore]:
         self.servers = redis_cluster.nodes
@@ -93,7 +137,7 @@ class TestRedisClusterStoreContract(StoreContract):
         advance_redis(self.servers, seconds)
 
 
-class TestAsyncRedisClusterStoreContract(AsyncStoreContract):
+class TestAsyncRedisClusterStoreContract(RedisFaults, AsyncStoreContract):
     @pytest.fixture(autouse=True)
     def server(self, redis_cluster: RedisClusterServers) -> RedisClusterServers:
         self.servers = redis_cluster.nodes

@@ -8,24 +8,37 @@ expired), ``touch`` replaces the stored cookie and keeps the stored data.
 
 from __future__ import annotations
 
+import logging
+import os
 import threading
+import weakref
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, ClassVar
 
-from .._speedups import LRUCache, MemoryCore
-from .._speedups import cookie_end as _cookie_end
-from .._types import Record, StorableSession
-from ..cookie import Cookie
-from ..errors import CorruptSessionError
-from ..record import dumps, loads
-from ..session import AsyncSession, Session
+from .._speedups import LRUCache, MemoryCore, parse_record
+from .._types import Record
+from ..record import loads
 from . import Store
 
 RecordCallback = Callable[[str, Record], object]
 
+_log = logging.getLogger("fastsession")
+# Stores alive in this process; a fork marks them in the child, so the hot path
+# pays one attribute check (`forked`) and no getpid().
+_LIVE: weakref.WeakSet[MemoryStore] = weakref.WeakSet()
 
-class MemoryStore(Store):
+
+def _mark_forked() -> None:
+    for store in list(_LIVE):
+        store._after_fork()
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows, which does not fork
+    os.register_at_fork(after_in_child=_mark_forked)
+
+
+class MemoryStore(MemoryCore, Store):
     """Sessions in this process: at most ``max_entries``, least recently used evicted.
 
     :param max_entries: the bound; beyond it the least recently used session
@@ -51,6 +64,9 @@ class MemoryStore(Store):
 
     blocking: ClassVar[bool] = False
 
+    forked: bool = False
+    """True in a process forked after the store was made: its sessions are not shared."""
+
     def __init__(
         self,
         *,
@@ -62,6 +78,9 @@ class MemoryStore(Store):
     ) -> None:
         self._ttl = _positive_seconds("ttl", ttl)
         self._clock = clock
+        self._pid = os.getpid()
+        self._warned = False
+        _LIVE.add(self)
         # None: the kernel follows fastsession._clock.now at each call (tests
         # freeze it), reading the wall clock in C while it is time.time.
         self._lru = LRUCache(
@@ -71,74 +90,65 @@ class MemoryStore(Store):
             on_evict=_reporting("on_evict", on_evict),
         )
         self._write = threading.RLock()
-        # The data path (get, set, touch), in the request kernel: the
-        # middlewares call it directly when these methods are not overridden.
-        self._core = MemoryCore(
-            self._lru,
-            self._write,
-            self._ttl,
-            clock,
-            _parse,
-            _with_cookie_of,
-            _cookie_end,
-            (Session, AsyncSession),
-            Cookie,
+        # get, set and touch are MemoryCore's (the request kernel's, compiled
+        # with it): the middlewares call them with nothing in between.
+        MemoryCore.__init__(self, self._lru, self._write, self._ttl, clock)
+
+    def warn_if_forked(self) -> None:
+        """Log a warning, once per process, when used after a fork (workers don't share it)."""
+        if not self.forked or self._warned:
+            return
+        with self._write:
+            if self._warned:
+                return
+            self._warned = True
+        _log.warning(
+            "MemoryStore made in process %d is used in process %d, a fork of it: each "
+            "process keeps its own sessions, so a user who reaches another worker is "
+            "logged out. Use a shared store: SQLiteStore on one machine, Redis or "
+            "PostgreSQL across machines.",
+            self._pid,
+            os.getpid(),
         )
 
-    def get(self, sid: str) -> Record | None:
-        return self._core.get(sid)
+    def _after_fork(self) -> None:
+        """In a forked child: get, set and touch warn (once) before they act.
 
-    def set(self, sid: str, session: StorableSession) -> None:
-        self._core.set(sid, session)
+        MemoryCore's methods stay as they are until then; the instance's own
+        attributes take their place, so a process that never forks pays nothing.
+        """
+        self.forked = True
+        for name in ("get", "set", "touch"):
+            method = getattr(MemoryCore, name)
 
-    def touch(self, sid: str, session: StorableSession) -> None:
-        # Our own sessions hand over the record's cookie part alone when their
-        # data is known to serialize: the stored data is kept, so it need not be.
-        self._core.touch(sid, session)
+            def warned(*args: Any, _method: Any = method) -> Any:
+                self.warn_if_forked()
+                return _method(self, *args)
+
+            setattr(self, name, warned)
 
     def destroy(self, sid: str) -> None:
+        if self.forked:
+            self.warn_if_forked()
         with self._write:
             self._lru.delete(sid)
 
     def all(self) -> dict[str, Record]:
-        return {sid: _parse(raw) for sid, raw in self._lru.items()}
+        if self.forked:
+            self.warn_if_forked()
+        return {sid: parse_record(raw) for sid, raw in self._lru.items()}
 
     def clear(self) -> None:
+        if self.forked:
+            self.warn_if_forked()
         with self._write:
             self._lru.clear()
 
     def length(self) -> int:
+        if self.forked:
+            self.warn_if_forked()
         self._lru.sweep(len(self._lru))
         return len(self._lru)
-
-def _parse(raw: bytes) -> Record:
-    try:
-        record = loads(raw)
-    except ValueError as exc:
-        raise CorruptSessionError(f"stored session is not JSON: {exc}") from exc
-    if not isinstance(record, dict):
-        raise CorruptSessionError(f"stored session is a {type(record).__name__}, not an object")
-    if not isinstance(record.get("cookie"), dict):
-        raise CorruptSessionError("stored session has no cookie object")
-    return record
-
-
-def _with_cookie_of(stored: bytes, fresh: bytes, session: StorableSession) -> bytes:
-    """The stored record with the session's cookie (express MemoryStore ``touch``).
-
-    Splices the cookie JSON into the stored bytes, which keeps the stored data
-    byte for byte; a record in another shape is parsed and written again.
-    """
-    old_end = _cookie_end(stored)
-    new_end = _cookie_end(fresh)
-    if old_end != -1 and new_end != -1:
-        return fresh[:new_end] + stored[old_end:]
-    record = loads(stored)
-    if not isinstance(record, dict):
-        raise CorruptSessionError(f"stored session is a {type(record).__name__}, not an object")
-    record["cookie"] = session.to_record()["cookie"]
-    return dumps(record)
-
 
 def _reporting(name: str, callback: RecordCallback | None) -> Callable[[str, bytes], None] | None:
     # The record is parsed only when someone listens.

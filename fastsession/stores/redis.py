@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from .. import _clock
 from .._types import Record, StorableSession
-from ..errors import CorruptSessionError, StoreError
+from ..errors import CorruptSessionError, StoreError, check_record
 from . import AsyncStore, Store
 
 _json_loads: Callable[[bytes | str], Any]
@@ -155,9 +155,8 @@ class _RedisStoreBase:
             record = _json_loads(raw) if self.serializer is None else self.serializer.loads(raw)
         except (ValueError, TypeError) as exc:
             raise CorruptSessionError(f"stored session is not valid: {exc}") from exc
-        if not isinstance(record, dict) or not isinstance(record.get("cookie"), dict):
-            raise CorruptSessionError("stored session has no cookie object")
-        return record
+        check_record(record)
+        return record  # type: ignore[no-any-return]
 
     def _records(self, keys: list[str], values: Iterable[bytes | str | None]) -> dict[str, Record]:
         start = len(self.prefix)

@@ -1,0 +1,38 @@
+"""The pure-Python request kernel, gathered: the twin of the compiled
+``fastsession._kernel_c`` (src_c/_kernel_c.pyx), which is one C unit built from
+one ``.pxi`` per module below, each mirroring it:
+
+=====================  ======================  =================================
+pure twin              compiled twin           what it owns
+=====================  ======================  =================================
+``_model_py.py``       ``src_c/_model.pxi``    CookieCore, SessionCore
+``_sid_py.py``         ``src_c/_sid.pxi``      SidReader: Cookie header → id
+``_memory_py.py``      ``src_c/_memory.pxi``   MemoryCore: MemoryStore's data
+``_request_py.py``     ``src_c/_request.pxi``  EngineCore, RequestCore
+=====================  ======================  =================================
+"""
+
+from ._memory_py import MemoryCore, cookie_end, parse_record, with_cookie
+from ._model_py import CookieCore, CookieShape, SessionCore, cookie_from_fields, shape_of
+from ._request_py import EMPTY_DATA, EngineCore, RequestCore, release
+from ._sid_py import HEADER_LEN_MAX, HEADERS_MAX, VERIFIED_MAX, SidReader
+
+__all__ = [
+    "EMPTY_DATA",
+    "HEADERS_MAX",
+    "HEADER_LEN_MAX",
+    "VERIFIED_MAX",
+    "CookieCore",
+    "CookieShape",
+    "EngineCore",
+    "MemoryCore",
+    "RequestCore",
+    "SessionCore",
+    "SidReader",
+    "cookie_end",
+    "cookie_from_fields",
+    "parse_record",
+    "release",
+    "shape_of",
+    "with_cookie",
+]

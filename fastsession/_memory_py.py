@@ -1,0 +1,118 @@
+"""Pure-Python MemoryStore data path: the spec of src_c/_memory.pxi.
+
+`MemoryCore` keeps each session as its record's exact JSON bytes in a bounded
+LRU, with a deadline each. fastsession.stores.memory.MemoryStore subclasses it,
+so the middlewares call these methods as the store's own (compiled, in the
+compiled twin) with nothing in between.
+
+Invariants: a stored value is always a whole record (``{"cookie":{...},...}``);
+``touch`` replaces the stored cookie and keeps the stored data byte for byte,
+as express's MemoryStore does; writes hold ``lock``, so a touch can neither
+resurrect a session destroyed meanwhile nor undo a concurrent ``set``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from . import _clock
+from ._types import LRULike, Record
+from .errors import CorruptSessionError, check_record
+from .record import dumps, loads
+
+__all__ = ["MemoryCore", "cookie_end"]
+
+_HEAD = b'{"cookie":{'
+# The epoch milliseconds a datetime can hold (years 1 to 9999).
+_MIN_MS = -62_135_596_800_000
+_MAX_MS = 253_402_300_799_999
+
+
+class MemoryCore:
+    """Records as JSON bytes in an LRU with a deadline each (clock seconds)."""
+
+    __slots__ = ("lru", "lock", "ttl", "clock")
+
+    def __init__(
+        self, lru: LRULike, lock: Any, ttl: float, clock: Callable[[], float] | None
+    ) -> None:
+        self.lru = lru
+        self.lock = lock
+        self.ttl = ttl
+        self.clock = clock
+
+    def get(self, sid: str) -> Record | None:
+        raw = self.lru.get(sid)
+        return None if raw is None else parse_record(raw)
+
+    def set(self, sid: str, session: Any) -> None:
+        value = session.to_json()
+        deadline = self.deadline(session)
+        with self.lock:
+            self.lru.set(sid, value, deadline)
+
+    def touch(self, sid: str, session: Any) -> None:
+        # The session's record, for its cookie (the kernel hands over its data
+        # already encoded, in session.encoded, so this costs no serializing).
+        fresh = session.to_json()
+        deadline = self.deadline(session)
+        with self.lock:
+            stored = self.lru.peek(sid)
+            if stored is not None:
+                self.lru.set(sid, with_cookie(stored, fresh), deadline)
+
+    def deadline(self, session: Any) -> float:
+        """When the session's record expires, in clock seconds: the cookie's
+        expiry, or ``ttl`` from now for a browser-session cookie."""
+        cookie = session.cookie
+        ms = getattr(cookie, "expires_ms", None)
+        if ms is not None and _MIN_MS <= ms <= _MAX_MS:
+            return ms / 1000  # type: ignore[no-any-return]
+        expires = cookie.expires
+        if expires is None:
+            clock = self.clock
+            return (_clock.now() if clock is None else clock()) + self.ttl
+        return expires.timestamp()  # type: ignore[no-any-return]
+
+
+def parse_record(raw: bytes) -> Record:
+    """Stored bytes → the record; anything but a record is `CorruptSessionError`."""
+    try:
+        record = loads(raw)
+    except ValueError as exc:
+        raise CorruptSessionError(f"stored session is not JSON: {exc}") from exc
+    check_record(record)
+    return record  # type: ignore[no-any-return]
+
+
+def with_cookie(stored: bytes, fresh: bytes) -> bytes:
+    """The stored record with the cookie of record ``fresh``, the stored data
+    kept byte for byte (express MemoryStore's ``touch``)."""
+    end = cookie_end(stored)
+    fresh_end = cookie_end(fresh)
+    if end != -1 and fresh_end != -1:
+        return fresh[:fresh_end] + stored[end:]
+    record = parse_record(stored)
+    record["cookie"] = loads(fresh)["cookie"]
+    return dumps(record)
+
+
+def cookie_end(doc: bytes) -> int:
+    """Where the leading cookie object of record JSON ends, or -1 if unsure.
+
+    A cookie's members are scalars, so without a backslash, ``{`` or ``[`` the
+    first ``}`` preceded by an even number of quotes closes it.
+    """
+    if not doc.startswith(_HEAD):
+        return -1
+    start = len(_HEAD)
+    end = doc.find(b"}", start)
+    while end != -1:
+        part = doc[start:end]
+        if b"\\" in part or b"{" in part or b"[" in part:
+            return -1
+        if part.count(b'"') % 2 == 0:
+            return end + 1
+        end = doc.find(b"}", end + 1)
+    return -1

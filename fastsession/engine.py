@@ -1,0 +1,165 @@
+"""The engine: one middleware's configuration, made into what each request reuses.
+
+`make_engine` turns validated options into the request kernel's constants
+(`EngineCore`): the session-id reader, the store and how to call it (inline,
+awaited, or in a worker thread), the default `MemoryStore`, new cookies and
+the Set-Cookie line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from . import _speedups
+from .cookie_options import normalize_cookie_options
+from .errors import SessionError
+from .options import Options
+from .session import AsyncSession, Session
+from .session_cookie import Cookie, priority_token, same_site_token
+from .stores import AsyncStore, has_touch
+from .stores.memory import MemoryStore
+
+__all__ = ["cookie_options", "is_async_store", "make_engine"]
+
+logger = logging.getLogger("fastsession")
+
+_TEMPLATES_MAX = 256
+
+
+def is_async_store(store: Any) -> bool:
+    return isinstance(store, AsyncStore) or inspect.iscoroutinefunction(getattr(store, "get", None))
+
+
+def make_engine(
+    opts: Options, *, asgi: bool, secure_of: Callable[[Any], bool]
+) -> _speedups.EngineCore:
+    """The kernel's constants for one middleware (``asgi``: the ASGI one).
+
+    ``secure_of(conn)`` says whether a request came over TLS.
+    """
+    store = opts.store if opts.store is not None else MemoryStore()
+    if not asgi and is_async_store(store):
+        raise TypeError("option 'store': a WSGI app needs a sync Store, not an AsyncStore")
+    signer = _speedups.Signer(opts.secrets)
+    lines = _SetCookieLines(opts.name, signer.sign)
+    aget, aset, atouch, adestroy = _async_calls(store)
+    return _speedups.EngineCore(
+        sids=_speedups.SidReader(opts.name, _speedups.lookup, signer.unsign),
+        session_key="session" if asgi else "fastsession.session",
+        id_key="session_id" if asgi else "fastsession.session_id",
+        session_cls=AsyncSession if asgi else Session,
+        cookie_cls=Cookie,
+        genid=opts.genid,
+        new_cookie=new_cookie,
+        set_cookie_line=lines.line,
+        secure_of=secure_of,
+        resave=opts.resave,
+        rolling=opts.rolling,
+        save_uninitialized=opts.save_uninitialized,
+        unset_destroy=opts.unset_destroy,
+        store=store,
+        has_touch=has_touch(store),
+        # A sync store that never waits on I/O (MemoryStore) is called inline,
+        # with no coroutine per call.
+        inline=not asgi or (not is_async_store(store) and not getattr(store, "blocking", True)),
+        aget=aget,
+        aset=aset,
+        atouch=atouch,
+        adestroy=adestroy,
+    )
+
+
+def cookie_options(opts: Options, conn: Any) -> Mapping[str, Any]:
+    """The cookie options for a request: the static ones, or the factory's."""
+    if opts.cookie is not None:
+        return opts.cookie
+    assert opts.cookie_factory is not None
+    return normalize_cookie_options(opts.cookie_factory(conn))
+
+
+def new_cookie(request: Any) -> Cookie:
+    """A new session's cookie, from the request's cookie options."""
+    options = request.options
+    cookie = Cookie(options)
+    # "auto" is resolved for mapping and callable options alike (express
+    # 1.19 leaves it unresolved for callables, which is a bug).
+    if options.get("secure") == "auto":
+        cookie.put("secure", request.is_secure())
+    same_site = options.get("same_site")
+    if isinstance(same_site, str) and same_site.lower() == "auto":
+        cookie.put("sameSite", "none" if request.is_secure() else "lax")
+    return cookie
+
+
+class _SetCookieLines:
+    """Set-Cookie lines, a template prepared once per set of cookie attributes."""
+
+    __slots__ = ("name", "sign", "templates")
+
+    def __init__(self, name: str, sign: Callable[[str], str]) -> None:
+        self.name = name
+        self.sign = sign
+        self.templates: dict[tuple[Any, ...], Any] = {}
+
+    def line(self, sid: str, cookie: Cookie) -> str | None:
+        key = cookie.attribute_key()
+        template = self.templates.get(key)
+        try:
+            if template is None:
+                domain, path, http_only, secure, partitioned, priority, same_site = key
+                template = _speedups.CookieTemplate(
+                    self.name,
+                    domain or None,
+                    path or None,
+                    bool(http_only),
+                    bool(secure),
+                    bool(partitioned),
+                    priority_token(priority),
+                    same_site_token(same_site),
+                )
+                if len(self.templates) >= _TEMPLATES_MAX:
+                    self.templates.clear()
+                self.templates[key] = template
+            expires = cookie.expires_ms
+            return template.render(
+                "s:" + self.sign(sid), None if expires is None else expires / 1000
+            )
+        except (TypeError, ValueError) as exc:
+            # As express-session: a cookie that cannot be written is an error
+            # reported after the fact; the response goes on without it.
+            logger.error("cannot write the session cookie: %s", exc)
+            return None
+
+
+def _async_calls(store: Any) -> tuple[Callable[..., Any], ...]:
+    """The store's get, set, touch and destroy as coroutine functions: awaited
+    (an async store), run inline (a sync store that never waits on I/O), or run
+    in a worker thread so the event loop never blocks."""
+
+    def bind(name: str) -> Callable[..., Any]:
+        method = getattr(store, name, None)
+        if method is None:
+
+            async def missing(*args: Any) -> Any:
+                raise SessionError(f"the store has no {name}() method")
+
+            return missing
+        if is_async_store(store):
+            return method  # type: ignore[no-any-return]
+        if getattr(store, "blocking", True):
+
+            async def threaded(*args: Any) -> Any:
+                return await asyncio.to_thread(method, *args)
+
+            return threaded
+
+        async def inline(*args: Any) -> Any:
+            return method(*args)
+
+        return inline
+
+    return bind("get"), bind("set"), bind("touch"), bind("destroy")

@@ -1,0 +1,619 @@
+"""The store contract suite: the tests every session store passes, for any store's own tests.
+
+A store, shipped here or by a third party, proves it follows DESIGN.md's store
+protocol by subclassing one class in its pytest tests; pytest collects the
+subclass (name it ``Test...``) and runs every test of the contract on it::
+
+    # tests/test_my_store.py (pytest is needed; `import fastsession.testing` says so)
+    from collections.abc import Iterator
+    from contextlib import contextmanager
+    from typing import Any
+
+    import pytest
+    from fastsession.testing import StoreContract
+
+    from my_package import MyStore, MyBackendError
+
+    class TestMyStore(StoreContract):
+        @pytest.fixture
+        def store(self) -> Iterator[MyStore]:
+            store = MyStore(ttl=self.TTL)   # fresh and empty, configured with ttl=self.TTL
+            yield store
+            store.close()
+
+        def advance(self, store: Any, seconds: float) -> None:
+            ...                             # let `seconds` pass for the store's expiry
+
+        # Optional: make the store's backend fail, to check faults become StoreError.
+        @contextmanager
+        def store_fault(self, store: Any) -> Iterator[type[BaseException]]:
+            with my_backend_down():
+                yield MyBackendError        # the cause every StoreError must carry
+
+For an ``AsyncStore``, subclass ``AsyncStoreContract`` and implement
+``make_store()`` (and ``close_store()`` if needed) as coroutines instead of the
+``store`` fixture; the same tests then run through ``SyncAdapter`` on one event
+loop, ``self.run(coro)`` runs more coroutines on that loop (in ``advance``), and
+the concurrency test runs its writers as tasks on that loop instead of threads.
+
+The hooks, kept small on purpose:
+
+* ``store``: fixture giving a fresh, empty store configured with ``ttl=self.TTL``.
+* ``advance(store, seconds)``: make ``seconds`` of time pass as far as the
+  store's expiry is concerned. A fake clock advances it; a Redis store can
+  lower every key's TTL instead (``PTTL`` then ``PEXPIRE key pttl - ms``, which
+  deletes a key whose TTL reaches zero), so no test sleeps.
+* ``now()``: the time new sessions are created at (default: the library clock).
+* ``store_fault(store)`` (optional): a context manager inside which every call
+  on the store fails in its backend (a stopped server, a missing table, a
+  revoked permission); it yields the exception type (or tuple of types) each
+  ``StoreError`` must carry as its ``__cause__``. After the block the store
+  works again and has lost nothing. A subclass that does not override it runs
+  no fault tests (they are not collected for it, rather than skipped): a store
+  with no backend that can fail, like ``MemoryStore``, has nothing to show. Every
+  store shipped with fastsession that does I/O implements it.
+
+What the contract covers: get/set/touch/destroy/all/clear/length; expiry from
+the cookie and ``ttl`` for browser-session cookies; express-session's JSON
+kept byte for byte; unicode ids and data; concurrent writers; faults raised as
+``StoreError`` with their cause.
+
+The expiry tests keep at least a second of margin on both sides of every
+deadline, since stores such as Redis keep whole seconds; the exact boundary
+(``expires == now`` is expired) belongs to each store's own tests.
+
+``StandInSession`` is test data with the shape of ``fastsession.StorableSession``:
+``to_json()`` gives express-session's record JSON for a cookie of the given max
+age, or exactly the bytes it was given (to store a corrupt record).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import threading
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import AbstractContextManager
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar
+
+try:
+    import pytest
+except ImportError as exc:  # pragma: no cover - exercised in a subprocess
+    raise ImportError(
+        "fastsession.testing is a pytest suite and needs pytest: pip install pytest"
+    ) from exc
+
+import fastsession._clock
+from fastsession._types import Record
+from fastsession.errors import CorruptSessionError, StoreError
+from fastsession.stores import AsyncStore, Store
+
+__all__ = [
+    "RICH_DATA",
+    "AsyncStoreContract",
+    "FaultCause",
+    "Op",
+    "StandInCookie",
+    "StandInSession",
+    "StoreContract",
+    "SyncAdapter",
+    "iso_ms",
+    "to_js_json",
+]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def iso_ms(ms: int) -> str:
+    """Epoch milliseconds as JS ``Date.toISOString()``."""
+    stamp = _EPOCH + timedelta(milliseconds=ms)
+    return stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+
+
+def to_js_json(value: Any) -> bytes:
+    """``JSON.stringify`` for the plain data used here (no floats with integral values)."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+class StandInCookie:
+    def __init__(self, expires_ms: int | None, original_max_age_ms: int | None) -> None:
+        self.expires_ms = expires_ms
+        self.original_max_age_ms = original_max_age_ms
+
+    @property
+    def expires(self) -> datetime | None:
+        if self.expires_ms is None:
+            return None
+        return _EPOCH + timedelta(milliseconds=self.expires_ms)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "originalMaxAge": self.original_max_age_ms,
+            "expires": None if self.expires_ms is None else iso_ms(self.expires_ms),
+            "httpOnly": True,
+            "path": "/",
+        }
+
+
+class StandInSession:
+    """A StorableSession: id, cookie.expires, to_record(), to_json()."""
+
+    def __init__(
+        self,
+        sid: str,
+        data: dict[str, Any] | None = None,
+        *,
+        now: float,
+        max_age: float | None = 60,
+        raw_json: bytes | None = None,
+    ) -> None:
+        self.id = sid
+        self.data = dict(data or {})
+        now_ms = int(now * 1000)
+        max_age_ms = None if max_age is None else round(max_age * 1000)
+        self.cookie = StandInCookie(None if max_age_ms is None else now_ms + max_age_ms, max_age_ms)
+        self._raw_json = raw_json
+
+    def to_record(self) -> Record:
+        return {"cookie": self.cookie.to_dict(), **self.data}
+
+    def to_json(self) -> bytes:
+        if self._raw_json is not None:
+            return self._raw_json
+        return to_js_json(self.to_record())
+
+
+RICH_DATA: dict[str, Any] = {
+    "views": 3,
+    "user": {"id": 7, "name": "Zoë ✓ 𝄞", "roles": ["a", "b"]},
+    "ratio": 1.5,
+    "none": None,
+    "flag": False,
+    "text": 'quote " backslash \\ slash / newline \n tab \t',
+    "empty": {},
+}
+
+
+UNICODE_IDS = [
+    "ключ-сессии",
+    "🔑🍪",
+    "مفتاح",
+    "e\u0301",  # not the same id as "é" (no normalisation)
+    "é",
+    "tab\tand\u2028separator",
+]
+
+UNICODE_DATA: dict[str, Any] = {
+    "名前": "値",
+    "emoji": "🍪👩‍💻",
+    "rtl": "שלום",
+    "combining": "e\u0301",
+    "nul": "a\u0000b",
+    "separators": "\u2028\u2029",
+    "astral key 𝄞": ["𝄞", {"ü": "ß"}],
+}
+
+EXACT_DATA: dict[str, Any] = {
+    "big": 9007199254740991,
+    "negative": -42,
+    "fraction": 0.1,
+    "small": 1e-7,
+    "large": 1e21,
+    "escapes": '"\\/\b\f\n\r\t\u0001\u001f',
+    "html": "<script>&amp;</script>",
+    "nested": [[[]], {}, [{"a": [None, True, False]}]],
+    "order": {"z": 1, "a": 2, "m": 3},
+}
+
+Op = tuple[Any, ...]
+"""A store call for ``run_concurrently``: the method name, then its arguments."""
+
+FaultCause = type[BaseException] | tuple[type[BaseException], ...]
+
+_FAULT_TESTS = ("test_faults_are_store_errors_with_their_cause",)
+
+
+class StoreContract:
+    """What every sync store does (and, through SyncAdapter, every async store)."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # The fault tests exist for a subclass only when it can make its store fail.
+        super().__init_subclass__(**kwargs)
+        can_fail = cls.store_fault is not StoreContract.store_fault
+        for name in _FAULT_TESTS:
+            if name not in cls.__dict__:
+                setattr(cls, name, getattr(StoreContract, name) if can_fail else None)
+
+    TTL: ClassVar[float] = 3600.0
+    """The ``ttl`` the ``store`` fixture must configure (seconds)."""
+
+    @pytest.fixture
+    def store(self) -> Iterator[Any]:
+        raise NotImplementedError("subclasses provide a fresh, empty store")
+
+    def advance(self, store: Any, seconds: float) -> None:
+        raise NotImplementedError("subclasses make time pass for the store's expiry")
+
+    def now(self) -> float:
+        return fastsession._clock.now()
+
+    def session(
+        self, sid: str, data: dict[str, Any] | None = None, *, max_age: float | None = 60
+    ) -> StandInSession:
+        return StandInSession(sid, data, now=self.now(), max_age=max_age)
+
+    def store_fault(self, store: Any) -> AbstractContextManager[FaultCause]:
+        """Optional hook: a context manager inside which every call on ``store`` fails.
+
+        It yields the exception type (or types) expected as each ``StoreError``'s
+        cause; on exit the store works again, with nothing lost. Not overriding it
+        leaves the fault tests out for this store (see the module docstring).
+        """
+        raise NotImplementedError("subclasses that can make their store fail override this")
+
+    def run_concurrently(self, store: Any, writers: list[list[Op]]) -> list[list[Any]]:
+        """Run each writer's calls in order, the writers at once (threads); their results."""
+        start = threading.Barrier(len(writers))
+        results: list[list[Any]] = [[] for _ in writers]
+        errors: list[BaseException] = []
+
+        def work(ops: list[Op], out: list[Any]) -> None:
+            try:
+                start.wait(timeout=30)
+                for name, *args in ops:
+                    out.append(getattr(store, name)(*args))
+            except BaseException as exc:  # reported in the test's thread
+                errors.append(exc)
+
+        threads = [
+            threading.Thread(target=work, args=(ops, out), daemon=True)
+            for ops, out in zip(writers, results, strict=True)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+        assert not any(t.is_alive() for t in threads), "a writer did not finish in 120 s"
+        if errors:
+            raise errors[0]
+        return results
+
+    # -- get / set / destroy ------------------------------------------------
+
+    def test_store_class(self, store: Any) -> None:
+        assert isinstance(store, Store)
+        assert isinstance(store.blocking, bool)
+
+    def test_get_missing_is_none(self, store: Any) -> None:
+        assert store.get("nobody") is None
+
+    def test_round_trip_of_the_exact_record(self, store: Any) -> None:
+        session = self.session("sid-1", RICH_DATA)
+        store.set("sid-1", session)
+        record = store.get("sid-1")
+        assert record == json.loads(session.to_json())
+        assert list(record) == ["cookie", *RICH_DATA]
+        assert list(record["cookie"]) == ["originalMaxAge", "expires", "httpOnly", "path"]
+        assert to_js_json(record) == session.to_json()
+
+    def test_expires_comes_back_as_an_iso_string(self, store: Any) -> None:
+        session = self.session("sid-1", {"views": 1}, max_age=600)
+        store.set("sid-1", session)
+        record = store.get("sid-1")
+        assert record["cookie"]["expires"] == iso_ms(session.cookie.expires_ms or 0)
+        assert record["cookie"]["originalMaxAge"] == 600_000
+
+    def test_browser_session_record(self, store: Any) -> None:
+        store.set("sid-1", self.session("sid-1", {"views": 1}, max_age=None))
+        assert store.get("sid-1") == {
+            "cookie": {"originalMaxAge": None, "expires": None, "httpOnly": True, "path": "/"},
+            "views": 1,
+        }
+
+    def test_set_overwrites(self, store: Any) -> None:
+        store.set("sid-1", self.session("sid-1", {"views": 1, "gone": True}))
+        store.set("sid-1", self.session("sid-1", {"views": 2}))
+        record = store.get("sid-1")
+        assert record["views"] == 2
+        assert "gone" not in record
+
+    def test_sessions_are_independent(self, store: Any) -> None:
+        store.set("a", self.session("a", {"who": "a"}))
+        store.set("b", self.session("b", {"who": "b"}))
+        assert store.get("a")["who"] == "a"
+        assert store.get("b")["who"] == "b"
+        store.destroy("a")
+        assert store.get("a") is None
+        assert store.get("b")["who"] == "b"
+
+    def test_unusual_session_ids(self, store: Any) -> None:
+        for sid in ("with space", "slash/and:colon", "ünïcødé", "x" * 300, "*?[]"):
+            store.set(sid, self.session(sid, {"sid": sid}))
+        for sid in ("with space", "slash/and:colon", "ünïcødé", "x" * 300, "*?[]"):
+            assert store.get(sid)["sid"] == sid
+        assert store.get("*") is None
+
+    def test_destroy(self, store: Any) -> None:
+        store.set("sid-1", self.session("sid-1", {"views": 1}))
+        assert store.destroy("sid-1") is None
+        assert store.get("sid-1") is None
+
+    def test_destroy_missing_is_not_an_error(self, store: Any) -> None:
+        store.destroy("nobody")
+        store.destroy("nobody")
+        assert store.get("nobody") is None
+
+    def test_returned_record_is_a_copy(self, store: Any) -> None:
+        store.set("sid-1", self.session("sid-1", {"list": [1, 2], "views": 1}))
+        record = store.get("sid-1")
+        record["views"] = 99
+        record["list"].append(3)
+        record["cookie"]["path"] = "/elsewhere"
+        del record["cookie"]["expires"]
+        again = store.get("sid-1")
+        assert again["views"] == 1
+        assert again["list"] == [1, 2]
+        assert again["cookie"]["path"] == "/"
+        assert "expires" in again["cookie"]
+
+    def test_the_session_is_copied_at_set(self, store: Any) -> None:
+        session = self.session("sid-1", {"views": 1})
+        store.set("sid-1", session)
+        session.data["views"] = 2
+        assert store.get("sid-1")["views"] == 1
+
+    # -- expiry -------------------------------------------------------------
+
+    def test_expiry_follows_the_cookie(self, store: Any) -> None:
+        store.set("short", self.session("short", {"v": 1}, max_age=10))
+        store.set("long", self.session("long", {"v": 2}, max_age=100))
+        self.advance(store, 8)
+        assert store.get("short") is not None
+        self.advance(store, 4)
+        assert store.get("short") is None
+        assert store.get("long") is not None
+        self.advance(store, 90)
+        assert store.get("long") is None
+
+    def test_a_cookie_longer_than_the_ttl_outlives_it(self, store: Any) -> None:
+        store.set("sid-1", self.session("sid-1", {"v": 1}, max_age=self.TTL + 100))
+        self.advance(store, self.TTL + 10)
+        assert store.get("sid-1") is not None
+        self.advance(store, 100)
+        assert store.get("sid-1") is None
+
+    def test_browser_session_cookie_lives_for_the_store_ttl(self, store: Any) -> None:
+        store.set("sid-1", self.session("sid-1", {"v": 1}, max_age=None))
+        self.advance(store, self.TTL - 5)
+        assert store.get("sid-1") is not None
+        self.advance(store, 10)
+        assert store.get("sid-1") is None
+
+    def test_already_expired_record_is_never_returned(self, store: Any) -> None:
+        store.set("past", self.session("past", {"v": 1}, max_age=-5))
+        assert store.get("past") is None
+        assert "past" not in store.all()
+        assert store.length() == 0
+
+    def test_set_after_expiry_starts_again(self, store: Any) -> None:
+        store.set("sid-1", self.session("sid-1", {"v": 1}, max_age=5))
+        self.advance(store, 10)
+        assert store.get("sid-1") is None
+        store.set("sid-1", self.session("sid-1", {"v": 2}, max_age=5))
+        assert store.get("sid-1")["v"] == 2
+
+    # -- touch --------------------------------------------------------------
+
+    def test_touch_extends_the_lifetime(self, store: Any) -> None:
+        store.set("sid-1", self.session("sid-1", {"v": 1}, max_age=10))
+        self.advance(store, 6)
+        store.touch("sid-1", self.session("sid-1", {"v": 1}, max_age=10))
+        self.advance(store, 6)  # 12 s after set, 6 s after touch
+        assert store.get("sid-1") is not None
+        self.advance(store, 6)
+        assert store.get("sid-1") is None
+
+    def test_touch_keeps_the_stored_data(self, store: Any) -> None:
+        store.set("sid-1", self.session("sid-1", {"views": 1}))
+        store.touch("sid-1", self.session("sid-1", {"views": 99, "new": True}))
+        record = store.get("sid-1")
+        assert record["views"] == 1
+        assert "new" not in record
+
+    def test_touch_of_a_missing_session_creates_nothing(self, store: Any) -> None:
+        store.touch("nobody", self.session("nobody", {"v": 1}))
+        assert store.get("nobody") is None
+
+    def test_touch_after_destroy_creates_nothing(self, store: Any) -> None:
+        store.set("sid-1", self.session("sid-1", {"v": 1}))
+        store.destroy("sid-1")
+        store.touch("sid-1", self.session("sid-1", {"v": 1}))
+        assert store.get("sid-1") is None
+
+    def test_touch_of_an_expired_session_creates_nothing(self, store: Any) -> None:
+        store.set("sid-1", self.session("sid-1", {"v": 1}, max_age=5))
+        self.advance(store, 10)
+        store.touch("sid-1", self.session("sid-1", {"v": 1}, max_age=60))
+        assert store.get("sid-1") is None
+
+    # -- all / length / clear -----------------------------------------------
+
+    def test_all_length_and_clear(self, store: Any) -> None:
+        assert store.all() == {}
+        assert store.length() == 0
+        sessions = {sid: self.session(sid, {"n": i}) for i, sid in enumerate(["a", "b", "c"])}
+        for sid, session in sessions.items():
+            store.set(sid, session)
+        store.set("old", self.session("old", {"n": -1}, max_age=5))
+        self.advance(store, 10)
+        everything = store.all()
+        assert everything == {sid: json.loads(s.to_json()) for sid, s in sessions.items()}
+        assert store.length() == 3
+        store.clear()
+        assert store.all() == {}
+        assert store.length() == 0
+        assert store.get("a") is None
+
+    # -- express's JSON, byte for byte, and unicode ----------------------------------
+
+    def test_exact_bytes_of_express_json(self, store: Any) -> None:
+        session = self.session("exact", EXACT_DATA, max_age=3600.5)
+        store.set("exact", session)
+        assert to_js_json(store.get("exact")) == session.to_json()
+        assert to_js_json(store.all()["exact"]) == session.to_json()
+
+    def test_unicode_ids_and_data(self, store: Any) -> None:
+        sessions = {sid: self.session(sid, {**UNICODE_DATA, "sid": sid}) for sid in UNICODE_IDS}
+        for sid, session in sessions.items():
+            store.set(sid, session)
+        for sid, session in sessions.items():
+            record = store.get(sid)
+            assert record["sid"] == sid
+            assert to_js_json(record) == session.to_json()
+        assert store.get("e\u0301")["sid"] != store.get("é")["sid"]
+        assert {sid: to_js_json(r) for sid, r in store.all().items()} == {
+            sid: s.to_json() for sid, s in sessions.items()
+        }
+        store.destroy("🔑🍪")
+        assert store.get("🔑🍪") is None
+        assert store.length() == len(UNICODE_IDS) - 1
+
+    # -- concurrent writers ------------------------------------------------------------
+
+    def test_concurrent_writers_lose_nothing(self, store: Any) -> None:
+        writers: list[list[Op]] = []
+        expected: dict[str, bytes] = {}
+        shared = {w: self.session("shared", {"writer": w, "pad": "x" * 200}) for w in range(8)}
+        for w in range(8):
+            ops: list[Op] = []
+            for i in range(20):
+                sid = f"w{w}-{i}"
+                first, second = self.session(sid, {"v": 1}), self.session(sid, {"v": 2, "w": w})
+                ops += [("set", sid, first), ("get", sid), ("set", sid, second)]
+                ops += [("touch", sid, second), ("get", sid), ("set", "shared", shared[w])]
+                expected[sid] = second.to_json()
+            ops.append(("destroy", f"w{w}-0"))
+            del expected[f"w{w}-0"]
+            writers.append(ops)
+        results = self.run_concurrently(store, writers)
+        for w, out in enumerate(results):
+            reads = [r for (name, *_), r in zip(writers[w], out, strict=True) if name == "get"]
+            assert [r["v"] for r in reads] == [1, 2] * 20, f"writer {w} read another's data"
+        everything = {sid: to_js_json(r) for sid, r in store.all().items()}
+        assert everything.pop("shared") in {s.to_json() for s in shared.values()}
+        assert everything == expected
+        assert store.length() == len(expected) + 1
+
+    # -- faults ------------------------------------------------------------------------
+
+    def test_faults_are_store_errors_with_their_cause(self, store: Any) -> None:
+        kept = self.session("kept", {"v": 1})
+        store.set("kept", kept)
+        calls: dict[str, Callable[[], Any]] = {
+            "get": lambda: store.get("kept"),
+            "set": lambda: store.set("kept", self.session("kept", {"v": 2})),
+            "touch": lambda: store.touch("kept", self.session("kept", {"v": 3})),
+            "destroy": lambda: store.destroy("kept"),
+            "all": store.all,
+            "length": store.length,
+            "clear": store.clear,
+        }
+        with self.store_fault(store) as cause:
+            for name, call in calls.items():
+                with pytest.raises(StoreError) as info:
+                    call()
+                assert isinstance(info.value.__cause__, cause), (name, info.value.__cause__)
+        # Nothing was lost, nothing half-written, and the store works again.
+        assert to_js_json(store.get("kept")) == kept.to_json()
+        store.set("after", self.session("after", {"v": 4}))
+        assert store.get("after")["v"] == 4
+        assert store.length() == 2
+
+    # -- corrupt records ----------------------------------------------------
+
+    @pytest.mark.parametrize(
+        "raw",
+        [b'{"views":1}', b'{"cookie":null,"views":1}', b'{"cookie":"x"}', b"[1,2]", b'"text"'],
+        ids=["no-cookie", "null-cookie", "string-cookie", "array", "string"],
+    )
+    def test_a_record_without_a_cookie_object_is_corrupt(self, store: Any, raw: bytes) -> None:
+        bad = StandInSession("bad", now=self.now(), max_age=60, raw_json=raw)
+        store.set("bad", bad)
+        with pytest.raises(CorruptSessionError):
+            store.get("bad")
+
+    def test_a_record_that_is_not_json_is_corrupt(self, store: Any) -> None:
+        bad = StandInSession("bad", now=self.now(), max_age=60, raw_json=b"{not json")
+        store.set("bad", bad)
+        with pytest.raises(CorruptSessionError):
+            store.get("bad")
+
+
+class SyncAdapter:
+    """Calls an async store's methods from sync code, on one event loop."""
+
+    def __init__(self, store: AsyncStore, run: Callable[[Awaitable[Any]], Any]) -> None:
+        self.store = store
+        self._run = run
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self.store, name)
+        if not callable(attr):
+            return attr
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            result = attr(*args, **kwargs)
+            assert inspect.isawaitable(result), f"{name}() of an async store must be awaited"
+            return self._run(result)
+
+        return call
+
+
+class AsyncStoreContract(StoreContract):
+    """The same contract for an ``AsyncStore``: implement ``make_store`` (a coroutine)."""
+
+    _runner: asyncio.Runner
+
+    async def make_store(self) -> AsyncStore:
+        raise NotImplementedError("subclasses build a fresh, empty store with ttl=self.TTL")
+
+    async def close_store(self, store: AsyncStore) -> None:
+        """Release what ``make_store`` opened (connections)."""
+
+    def run(self, awaitable: Awaitable[Any]) -> Any:
+        """Run a coroutine on the store's event loop (for ``advance``)."""
+        return self._runner.run(_awaited(awaitable))
+
+    @pytest.fixture
+    def store(self) -> Iterator[Any]:
+        with asyncio.Runner() as runner:
+            self._runner = runner
+            raw = runner.run(self.make_store())
+            try:
+                yield SyncAdapter(raw, self.run)
+            finally:
+                runner.run(self.close_store(raw))
+
+    def run_concurrently(self, store: Any, writers: list[list[Op]]) -> list[list[Any]]:
+        """The writers as tasks on the store's event loop, each awaiting its calls in order."""
+        raw = store.store
+
+        async def work(ops: list[Op]) -> list[Any]:
+            return [await getattr(raw, name)(*args) for name, *args in ops]
+
+        async def everyone() -> list[list[Any]]:
+            return list(await asyncio.gather(*(work(ops) for ops in writers)))
+
+        results: list[list[Any]] = self.run(everyone())
+        return results
+
+    def test_store_class(self, store: Any) -> None:
+        assert isinstance(store.store, AsyncStore)
+        for name in ("get", "set", "destroy", "touch", "all", "clear", "length"):
+            assert inspect.iscoroutinefunction(getattr(store.store, name)), name
+
+
+async def _awaited(awaitable: Awaitable[Any]) -> Any:
+    return await awaitable

@@ -1,0 +1,109 @@
+# Compiled twin of fastsession/_memory_py.py (the spec; its docstring states the
+# invariants): MemoryStore's data path, records as JSON bytes in the LRU.
+
+cdef bytes _HEAD = b'{"cookie":{'
+cdef Py_ssize_t _HEAD_LEN = 11
+cdef long long _MIN_MS = -62_135_596_800_000
+cdef long long _MAX_MS = 253_402_300_799_999
+
+
+cdef class MemoryCore:
+    """MemoryCore(lru, lock, ttl, clock)
+
+    Records as JSON bytes in an LRU with a deadline each (clock seconds)."""
+
+    cdef public object lru
+    cdef public object lock
+    cdef public double ttl
+    cdef public object clock
+
+    def __init__(self, lru, lock, ttl, clock):
+        self.lru = lru
+        self.lock = lock
+        self.ttl = ttl
+        self.clock = clock
+
+    def get(self, sid):
+        raw = self.lru.get(sid)
+        return None if raw is None else parse_record(raw)
+
+    def set(self, sid, session):
+        value = session.to_json()
+        deadline = self.deadline(session)
+        lock = self.lock
+        lock.acquire()
+        try:
+            self.lru.set(sid, value, deadline)
+        finally:
+            lock.release()
+
+    def touch(self, sid, session):
+        fresh = session.to_json()
+        deadline = self.deadline(session)
+        lock = self.lock
+        lock.acquire()
+        try:
+            stored = self.lru.peek(sid)
+            if stored is not None:
+                self.lru.set(sid, with_cookie(stored, fresh), deadline)
+        finally:
+            lock.release()
+
+    cpdef double deadline(self, object session) except? -1.0:
+        cookie = session.cookie
+        if isinstance(cookie, CookieCore):
+            ms = (<CookieCore>cookie).expires_ms
+            if ms is None:
+                return (_clock_module.now() if self.clock is None else self.clock()) + self.ttl
+        else:
+            ms = getattr(cookie, "expires_ms", None)
+        if ms is not None and _MIN_MS <= ms <= _MAX_MS:
+            return ms / 1000
+        expires = cookie.expires
+        if expires is None:
+            return (_clock_module.now() if self.clock is None else self.clock()) + self.ttl
+        return expires.timestamp()
+
+
+cpdef dict parse_record(object raw):
+    """Stored bytes -> the record; anything but a record is CorruptSessionError."""
+    try:
+        record = _loads(raw)
+    except ValueError as exc:
+        raise CorruptSessionError(f"stored session is not JSON: {exc}") from exc
+    if type(record) is not dict or type((<dict>record).get("cookie")) is not dict:
+        check_record(record)  # raises, saying what is wrong
+    return record
+
+
+cpdef bytes with_cookie(bytes stored, bytes fresh):
+    """The stored record with the cookie of record ``fresh``, the data kept."""
+    cdef Py_ssize_t end = cookie_end(stored)
+    cdef Py_ssize_t fresh_end = cookie_end(fresh)
+    if end != -1 and fresh_end != -1:
+        return fresh[:fresh_end] + stored[end:]
+    record = parse_record(stored)
+    record["cookie"] = _loads(fresh)["cookie"]
+    return _dumps(record)
+
+
+cpdef Py_ssize_t cookie_end(bytes doc) except -2:
+    """Where the leading cookie object of record JSON ends, or -1 if unsure."""
+    if doc is None:
+        raise TypeError("cookie_end() needs bytes, not None")
+    if not doc.startswith(_HEAD):
+        return -1
+    cdef const unsigned char *p = doc
+    cdef Py_ssize_t n = len(doc)
+    cdef Py_ssize_t i
+    cdef Py_ssize_t quotes = 0
+    cdef unsigned char c
+    for i in range(_HEAD_LEN, n):
+        c = p[i]
+        if c == b'\\' or c == b'{' or c == b'[':
+            return -1
+        if c == b'"':
+            quotes += 1
+        elif c == b'}' and quotes % 2 == 0:
+            return i + 1
+    return -1

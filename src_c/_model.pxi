@@ -1,0 +1,201 @@
+# Compiled twin of fastsession/_model_py.py (the spec; its docstring states the
+# invariants): CookieCore and SessionCore as cdef classes, so the request kernel
+# reads their fields in C. Public C API only; the fields are typed, so a value of
+# the wrong type is a TypeError when set, never a crash.
+
+cdef tuple _BEFORE_EXPIRES = ("partitioned", "priority")
+cdef tuple _AFTER_EXPIRES = ("secure", "httpOnly", "domain", "path", "sameSite")
+cdef Py_ssize_t _SHAPES_MAX = 1024
+cdef dict _SHAPES = {}
+
+
+cdef inline object _now_ms():
+    return int(_clock_module.now() * 1000)
+
+
+cdef class CookieShape:
+    """CookieShape(before, after, key, plain)
+
+    What a cookie's members give, prepared once per set of members."""
+
+    cdef readonly bytes before
+    cdef readonly bytes after
+    cdef readonly tuple key
+    cdef readonly bint plain
+
+    def __init__(self, before, after, key, plain):
+        self.before = before
+        self.after = after
+        self.key = key
+        self.plain = plain
+
+
+cpdef CookieShape shape_of(object fields):
+    """The shape of a set of members (memoised: a pure function of them)."""
+    cdef object memo_key = None
+    cdef CookieShape shape = None
+    cdef list parts
+    try:
+        # The pure twin's (*items, *types), built without generic unpacking.
+        if type(fields) is dict:
+            parts = list((<dict>fields).items())
+            for value in (<dict>fields).values():
+                parts.append(type(value))
+            memo_key = tuple(parts)
+        else:
+            memo_key = (*fields.items(), *map(type, fields.values()))
+        shape = _SHAPES.get(memo_key)
+    except TypeError:  # an unhashable value read from a store
+        memo_key = None
+    if shape is None:
+        before = b"".join([
+            b',"' + k.encode() + b'":' + _dumps(fields[k]) for k in _BEFORE_EXPIRES if k in fields
+        ])
+        after = b"".join([
+            b',"' + k.encode() + b'":' + _dumps(fields[k]) for k in _AFTER_EXPIRES if k in fields
+        ])
+        g = fields.get
+        key = (g("domain"), g("path"), g("httpOnly"), g("secure"),
+               g("partitioned"), g("priority"), g("sameSite"))
+        plain = not (b"\\" in before or b"{" in before or b"[" in before
+                     or b"\\" in after or b"{" in after or b"[" in after)
+        shape = CookieShape(before + b',"expires":', after + b"}", key, plain)
+        if memo_key is not None:
+            if len(_SHAPES) >= _SHAPES_MAX:
+                _SHAPES.clear()
+            _SHAPES[memo_key] = shape
+    return shape
+
+
+cdef class CookieCore:
+    """CookieCore()
+
+    The session cookie's lifetime and stored members."""
+
+    cdef public object expires_ms
+    cdef public object original_ms
+    cdef public dict fields
+    cdef public CookieShape shape
+
+    def __init__(self):
+        self.expires_ms = None
+        self.original_ms = None
+        self.fields = {"httpOnly": True, "path": "/"}
+        self.shape = None
+
+    cpdef set_lifetime_ms(self, object ms):
+        if ms is None:
+            self.expires_ms = None
+            self.original_ms = None
+        else:
+            now = _now_ms()
+            expires = int(now + ms)
+            self.expires_ms = expires
+            self.original_ms = expires - now
+
+    cpdef set_expires_ms(self, object ms):
+        self.expires_ms = ms
+        self.original_ms = None if ms is None else ms - _now_ms()
+
+    cpdef reset_max_age(self):
+        if self.original_ms is None:
+            self.expires_ms = None
+        else:
+            self.set_lifetime_ms(self.original_ms)
+
+    cpdef put(self, str field, object value):
+        self.fields[field] = value
+        self.shape = None
+
+    cpdef CookieShape get_shape(self):
+        if self.shape is None:
+            self.shape = shape_of(self.fields)
+        return self.shape
+
+    cpdef bytes to_json(self):
+        cdef CookieShape shape = self.get_shape()
+        original = self.original_ms
+        expires = self.expires_ms
+        return b"".join([
+            b'{"originalMaxAge":',
+            b"null" if original is None else str(original).encode(),
+            shape.before,
+            b"null" if expires is None else b'"' + _format_iso(expires).encode() + b'"',
+            shape.after,
+        ])
+
+    cpdef dict to_dict(self):
+        cdef dict fields = self.fields
+        cdef dict out = {"originalMaxAge": self.original_ms}
+        for k in _BEFORE_EXPIRES:
+            if k in fields:
+                out[k] = fields[k]
+        out["expires"] = None if self.expires_ms is None else _format_iso(self.expires_ms)
+        for k in _AFTER_EXPIRES:
+            if k in fields:
+                out[k] = fields[k]
+        return out
+
+
+def cookie_from_fields(type cls not None, dict fields not None):
+    """The cookie of a stored record's cookie object; takes ``fields`` over."""
+    if not issubclass(cls, CookieCore):
+        raise TypeError(f"{cls.__name__} is not a CookieCore subclass")
+    cdef CookieCore cookie = _new(cls)
+    expires = fields.pop("expires", None)
+    cookie.expires_ms = _parse_iso(expires) if isinstance(expires, str) else None
+    original = fields.pop("originalMaxAge", None)
+    if isinstance(original, (int, float)) and not isinstance(original, bool):
+        cookie.original_ms = int(original)
+    else:
+        cookie.original_ms = None
+    cookie.fields = fields
+    cookie.shape = None
+    return cookie
+
+
+cdef class SessionCore(dict):
+    """The session's data, with its id, cookie and stored JSON."""
+
+    cdef public str _id
+    cdef public object cookie
+    cdef public object state
+    cdef public bytes encoded
+
+    @property
+    def id(self):
+        """The session id (read-only; ``regenerate()`` gives a new one)."""
+        return self._id
+
+    cpdef bind(self, str sid, object cookie, object data, object state):
+        dict.clear(self)
+        dict.update(self, data)
+        self._id = sid
+        self.cookie = cookie
+        self.state = state
+        self.encoded = None
+
+    cpdef touch(self):
+        self.cookie.reset_max_age()
+        return self
+
+    cpdef bytes encode(self):
+        if self.encoded is not None:
+            return self.encoded
+        if "cookie" in self:
+            raise SerializationError('the session key "cookie" is reserved for the cookie')
+        try:
+            return _orjson_dumps(self, None, _ORJSON_OPTS)
+        except Exception:
+            return _encode_data(self)  # raises, naming the key
+
+    cpdef bytes to_json(self):
+        cookie = self.cookie
+        if isinstance(cookie, CookieCore):
+            return _join((<CookieCore>cookie).to_json(), self.encode())
+        return _join(cookie.to_json(), self.encode())
+
+    cpdef dict to_record(self):
+        if "cookie" in self:
+            raise SerializationError('the session key "cookie" is reserved for the cookie')
+        return {"cookie": self.cookie.to_dict(), **self}

@@ -1,0 +1,377 @@
+# Compiled twin of fastsession/_request_py.py (the spec; its docstring states the
+# invariants): one request's session, express's decisions, the commit, and the
+# send / start_response wrappers. Same steps, same names, typed.
+
+cdef frozenset _START = frozenset(
+    {"http.response.start", "websocket.accept", "websocket.http.response.start"}
+)
+EMPTY_DATA = b"{}"
+cdef bytes _EMPTY_DATA = EMPTY_DATA
+
+
+cdef class EngineCore:
+    """EngineCore(*, sids, session_key, id_key, session_cls, cookie_cls, genid, new_cookie, set_cookie_line, secure_of, resave, rolling, save_uninitialized, unset_destroy, store, has_touch, inline, aget, aset, atouch, adestroy)
+
+    One middleware's constants, as the request kernel reads them."""
+
+    cdef readonly SidReader sids
+    cdef readonly str session_key
+    cdef readonly str id_key
+    cdef readonly type session_cls
+    cdef readonly type cookie_cls
+    cdef readonly object genid
+    cdef readonly object new_cookie
+    cdef readonly object set_cookie_line
+    cdef readonly object secure_of
+    cdef readonly bint resave
+    cdef readonly bint rolling
+    cdef readonly bint save_uninitialized
+    cdef readonly bint unset_destroy
+    cdef readonly object store
+    cdef readonly bint has_touch
+    cdef readonly bint inline
+    cdef readonly object aget
+    cdef readonly object aset
+    cdef readonly object atouch
+    cdef readonly object adestroy
+
+    def __init__(self, *, sids, session_key, id_key, session_cls, cookie_cls, genid,
+                 new_cookie, set_cookie_line, secure_of, resave, rolling,
+                 save_uninitialized, unset_destroy, store, has_touch, inline,
+                 aget, aset, atouch, adestroy):
+        if sids is None or session_key is None or id_key is None:
+            raise TypeError("sids, session_key and id_key are required")
+        if not issubclass(session_cls, SessionCore):
+            raise TypeError("session_cls must be a SessionCore subclass")
+        if not issubclass(cookie_cls, CookieCore):
+            raise TypeError("cookie_cls must be a CookieCore subclass")
+        self.sids = sids
+        self.session_key = session_key
+        self.id_key = id_key
+        self.session_cls = session_cls
+        self.cookie_cls = cookie_cls
+        self.genid = genid
+        self.new_cookie = new_cookie
+        self.set_cookie_line = set_cookie_line
+        self.secure_of = secure_of
+        self.resave = resave
+        self.rolling = rolling
+        self.save_uninitialized = save_uninitialized
+        self.unset_destroy = unset_destroy
+        self.store = store
+        self.has_touch = has_touch
+        self.inline = inline
+        self.aget = aget
+        self.aset = aset
+        self.atouch = atouch
+        self.adestroy = adestroy
+
+
+cdef class RequestCore:
+    """RequestCore(engine, conn, options, respond)
+
+    One request's session bookkeeping (express's cookieId, originalId, hashes)."""
+
+    cdef readonly EngineCore engine
+    cdef readonly object conn
+    cdef readonly object options
+    cdef readonly object respond
+    cdef public object secure
+    cdef public object cookie_id
+    cdef public object original_id
+    cdef public bytes original_data
+    cdef public bytes saved_data
+    cdef public bint touched
+    cdef public bint destroyed
+    cdef public bint started
+    cdef public object committed_id
+    cdef public bytes committed_data
+
+    def __init__(self, engine, conn, options, respond):
+        if engine is None:
+            raise TypeError("engine must be an EngineCore, not None")
+        self.engine = engine
+        self.conn = conn
+        self.options = options
+        self.respond = respond
+        self.secure = None
+        self.cookie_id = None
+        self.original_id = None
+        self.original_data = None
+        self.saved_data = None
+        self.touched = False
+        self.destroyed = False
+        self.started = False
+        self.committed_id = None
+        self.committed_data = None
+
+    cpdef bint is_secure(self) except -1:
+        if self.secure is None:
+            self.secure = bool(self.engine.secure_of(self.conn))
+        return self.secure
+
+    # -- loading ----------------------------------------------------------------
+
+    cpdef SessionCore begin(self, object sid):
+        self.cookie_id = sid
+        if sid is None:
+            return self.generate()
+        try:
+            record = self.engine.store.get(sid)
+        except FileNotFoundError:
+            record = None
+        except Exception as exc:
+            raise load_failed(exc) from exc
+        return self.generate() if record is None else self.inflate(sid, record)
+
+    async def abegin(self, sid):
+        self.cookie_id = sid
+        if sid is None:
+            return self.generate()
+        try:
+            record = await self.engine.aget(sid)
+        except FileNotFoundError:
+            record = None
+        except Exception as exc:
+            raise load_failed(exc) from exc
+        return self.generate() if record is None else self.inflate(sid, record)
+
+    cpdef SessionCore inflate(self, str sid, object record):
+        if type(record) is dict and type((<dict>record).get("cookie")) is dict:
+            fields = dict(<dict>record["cookie"])
+        else:
+            fields = dict(check_record(record))
+        del record["cookie"]
+        cookie = cookie_from_fields(self.engine.cookie_cls, fields)
+        session = self.attach(sid, cookie, record)
+        data = session.encode()
+        self.original_data = data
+        if not self.engine.resave:
+            self.saved_data = data
+        return session
+
+    cpdef SessionCore generate(self):
+        cdef SessionCore session = self.attach(self.new_id(), self.engine.new_cookie(self), {})
+        self.original_data = _EMPTY_DATA
+        return session
+
+    cpdef str new_id(self):
+        sid = self.engine.genid(self.conn)
+        if not isinstance(sid, str) or not sid:
+            raise SessionError(f"genid returned {sid!r}: a session id must be a non-empty str")
+        return sid
+
+    cpdef SessionCore attach(self, str sid, object cookie, object data):
+        cdef EngineCore engine = self.engine
+        cdef type cls = engine.session_cls
+        cdef SessionCore session = _new(cls)
+        session.bind(sid, cookie, data, self)
+        self.conn[engine.id_key] = sid
+        self.conn[engine.session_key] = session
+        self.original_id = sid
+        return session
+
+    # -- express's decisions ------------------------------------------------------
+
+    cpdef bint is_modified(self, SessionCore session, bytes data) except -1:
+        return self.original_id != session._id or self.original_data != data
+
+    cpdef bint is_saved(self, SessionCore session, bytes data) except -1:
+        return self.original_id == session._id and self.saved_data == data
+
+    cpdef bint should_save(self, SessionCore session, object sid, bytes data) except -1:
+        if (
+            not self.engine.save_uninitialized
+            and self.saved_data is None
+            and self.cookie_id != sid
+        ):
+            return self.is_modified(session, data)
+        return not self.is_saved(session, data)
+
+    cpdef bint should_touch(self, object sid) except -1:
+        return self.engine.has_touch and self.cookie_id == sid
+
+    cpdef bint should_set_cookie(self, SessionCore session, object sid, bytes data) except -1:
+        cdef EngineCore engine = self.engine
+        if self.cookie_id != sid:
+            return engine.save_uninitialized or self.is_modified(session, data)
+        return engine.rolling or (
+            session.cookie.expires_ms is not None and self.is_modified(session, data)
+        )
+
+    cpdef object should_destroy(self):
+        cdef EngineCore engine = self.engine
+        conn = self.conn
+        sid = conn.get(engine.id_key)
+        if not engine.unset_destroy or self.destroyed or conn.get(engine.session_key) is not None:
+            return None
+        return sid or None
+
+    # -- what a commit does ---------------------------------------------------------
+
+    cpdef SessionCore to_commit(self, bint final):
+        conn = self.conn
+        session = conn.get(self.engine.session_key)
+        if not isinstance(session, SessionCore) or not isinstance(
+            conn.get(self.engine.id_key), str
+        ):
+            return None
+        cdef SessionCore s = session
+        data = s.encode()
+        if final and self.committed_data == data and self.committed_id == s._id:
+            return None
+        self.committed_id = s._id
+        self.committed_data = data
+        return s
+
+    cpdef object header(self, SessionCore session):
+        sid = self.conn[self.engine.id_key]
+        cookie = session.cookie
+        cdef bint set_cookie = self.should_set_cookie(session, sid, self.committed_data)
+        if set_cookie and cookie.fields.get("secure") and not self.is_secure():
+            _debug("not secured: no Set-Cookie for %s", sid)
+            set_cookie = False
+        if not self.touched:
+            session.touch()
+            self.touched = True
+        if not set_cookie:
+            return None
+        _debug("set-cookie for session %s", sid)
+        return self.engine.set_cookie_line(sid, session.cookie)
+
+    cpdef object commit(self, bint final):
+        store = self.engine.store
+        cdef SessionCore session = self.to_commit(final)
+        if session is None:
+            sid = self.should_destroy()
+            if sid is not None:
+                self.destroyed = True
+                _debug("destroying session %s (unset)", sid)
+                try:
+                    store.destroy(sid)
+                except Exception as exc:
+                    raise store_failed("destroy", exc) from exc
+            return None
+        line = None if final else self.header(session)
+        sid = self.conn[self.engine.id_key]
+        cdef bytes data = self.committed_data
+        if self.should_save(session, sid, data):
+            _debug("saving session %s", session._id)
+            self.saved_data = data
+            session.encoded = data
+            try:
+                store.set(session._id, session)
+            except Exception as exc:
+                raise store_failed("set", exc) from exc
+            finally:
+                session.encoded = None
+        elif not final and self.should_touch(sid):
+            _debug("touching session %s", sid)
+            session.encoded = data
+            try:
+                store.touch(sid, session)
+            except Exception as exc:
+                raise store_failed("touch", exc) from exc
+            finally:
+                session.encoded = None
+        return line
+
+    async def acommit(self, bint final):
+        cdef EngineCore engine = self.engine
+        cdef SessionCore session = self.to_commit(final)
+        if session is None:
+            sid = self.should_destroy()
+            if sid is not None:
+                self.destroyed = True
+                _debug("destroying session %s (unset)", sid)
+                try:
+                    await engine.adestroy(sid)
+                except Exception as exc:
+                    raise store_failed("destroy", exc) from exc
+            return None
+        line = None if final else self.header(session)
+        sid = self.conn[engine.id_key]
+        cdef bytes data = self.committed_data
+        if self.should_save(session, sid, data):
+            _debug("saving session %s", session._id)
+            self.saved_data = data
+            session.encoded = data
+            try:
+                await engine.aset(session._id, session)
+            except Exception as exc:
+                raise store_failed("set", exc) from exc
+            finally:
+                session.encoded = None
+        elif not final and self.should_touch(sid):
+            _debug("touching session %s", sid)
+            session.encoded = data
+            try:
+                await engine.atouch(sid, session)
+            except Exception as exc:
+                raise store_failed("touch", exc) from exc
+            finally:
+                session.encoded = None
+        return line
+
+    # -- the wrappers the app is given ------------------------------------------------
+
+    def asgi_send(self, message):
+        kind = message["type"]
+        if kind in _START:
+            self.started = True
+            if not self.engine.inline:
+                return self.send_after_commit(message, False)
+            line = self.commit(False)
+            if line is not None:
+                message = with_set_cookie(message, line)
+        elif self.started and (
+            (kind == "http.response.body" and not message.get("more_body", False))
+            or kind == "websocket.close"
+        ):
+            if not self.engine.inline:
+                return self.send_after_commit(message, True)
+            self.commit(True)
+        return self.respond(message)
+
+    async def send_after_commit(self, message, bint final):
+        line = await self.acommit(final)
+        if line is not None:
+            message = with_set_cookie(message, line)
+        await self.respond(message)
+
+    def start_response(self, status, headers, exc_info=None):
+        if not self.started:
+            self.started = True
+            line = self.commit(False)
+            if line is not None:
+                headers = [*headers, ("Set-Cookie", line)]
+        return self.respond(status, headers, exc_info)
+
+
+cpdef dict with_set_cookie(object message, str line):
+    """An ASGI start message with a Set-Cookie header added."""
+    cdef dict out = dict(message)
+    out["headers"] = [*out.get("headers", ()), (b"set-cookie", line.encode("latin-1"))]
+    return out
+
+
+cpdef release(object conn, str key):
+    """Unbind the request's session from its request once the request is over."""
+    session = conn.get(key) if conn is not None else None
+    if isinstance(session, SessionCore):
+        (<SessionCore>session).state = None
+
+
+cdef object load_failed(object exc):
+    _logger.error("cannot load session: store get() failed: %r", exc)
+    return store_error("get", exc)
+
+
+cdef object store_failed(str op, object exc):
+    _logger.error("cannot store session: store %s() failed: %r", op, exc)
+    return store_error(op, exc)
+
+
+cdef inline void _debug(str msg, object arg) except *:
+    if _logger.isEnabledFor(_DEBUG):
+        _logger.debug(msg, arg)
