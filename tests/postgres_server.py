@@ -26,7 +26,11 @@ from typing import Any
 
 import psycopg
 import pytest
-from redis_server import HOST, free_port, require_service
+
+try:
+    from redis_server import HOST, free_port, require_service
+except ImportError:  # imported as tests.postgres_server, by the benchmarks
+    from tests.redis_server import HOST, free_port, require_service
 
 # The server's own time zone is not UTC on purpose: connect-pg-simple's `expire` is
 # a timestamp without time zone written in the connection's TimeZone, and every
