@@ -1,4 +1,4 @@
-"""Real HTTP servers for the Redis interop and fault tests, on 127.0.0.1:
+"""Real HTTP servers for the interop and fault tests, on 127.0.0.1:
 uvicorn (ASGI) and waitress (WSGI) in threads, and the Express app of
 tests/interop in a Node process."""
 
@@ -11,7 +11,7 @@ import subprocess
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import uvicorn
 import waitress  # type: ignore[import-untyped]
@@ -21,12 +21,13 @@ INTEROP_DIR = Path(__file__).resolve().parent / "interop"
 
 
 class UvicornThread:
-    """An ASGI app served by uvicorn in a thread of this process (its own event loop)."""
+    """An ASGI app served by uvicorn in a thread of this process (its own event loop);
+    ``lifespan="on"`` runs the app's lifespan (what opens an async pool on that loop)."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, *, lifespan: Literal["auto", "on", "off"] = "off") -> None:
         self.port = free_port()
         config = uvicorn.Config(
-            app, host=HOST, port=self.port, log_level="warning", lifespan="off", access_log=False
+            app, host=HOST, port=self.port, log_level="warning", lifespan=lifespan, access_log=False
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
@@ -82,7 +83,8 @@ class WaitressThread:
 
 def require_node() -> str:
     node = shutil.which("node")
-    installed = (INTEROP_DIR / "node_modules" / "connect-redis").is_dir()
+    modules = INTEROP_DIR / "node_modules"
+    installed = all((modules / p).is_dir() for p in ("connect-redis", "connect-pg-simple"))
     require_service(
         node is not None and installed,
         "Node.js with the npm packages of tests/interop",
@@ -93,17 +95,25 @@ def require_node() -> str:
 
 
 class ExpressApp:
-    """tests/interop/app.mjs: express-session + connect-redis on the given Redis."""
+    """tests/interop/app.mjs: express-session with connect-redis on a ``redis://`` URL,
+    or connect-pg-simple on a ``postgresql://`` one; ``env`` adds app.mjs settings."""
 
     def __init__(
-        self, redis_url: str, secrets: list[str], *, name: str, max_age_ms: int | None
+        self,
+        store_url: str,
+        secrets: list[str],
+        *,
+        name: str,
+        max_age_ms: int | None,
+        env: dict[str, str] | None = None,
     ) -> None:
         self.node = require_node()
         self.port = free_port()
         self.env = {
             **os.environ,
+            **(env or {}),
             "PORT": str(self.port),
-            "REDIS_URL": redis_url,
+            "PG_URL" if store_url.startswith("postgres") else "REDIS_URL": store_url,
             "SECRETS": json.dumps(secrets),
             "COOKIE_NAME": name,
         }

@@ -1,25 +1,45 @@
-// The Express side of tests/test_express_interop.py: express-session with
-// connect-redis on the test's redis-server, the same routes as the Python apps.
+// The Express side of tests/test_express_interop.py and tests/test_postgres_interop.py:
+// express-session with connect-redis (REDIS_URL) or connect-pg-simple (PG_URL) on the
+// test's server, the same routes as the Python apps.
 //
-// Environment: PORT, REDIS_URL, SECRETS (JSON array, first signs), COOKIE_NAME,
-// MAX_AGE_MS (optional cookie maxAge). Prints "listening <port>" when ready.
+// Environment: PORT, REDIS_URL or PG_URL, SECRETS (JSON array, first signs),
+// COOKIE_NAME, MAX_AGE_MS (optional cookie maxAge); with PG_URL, PG_SCHEMA (optional
+// schemaName) and PG_CREATE_TABLE=1 (createTableIfMissing). Prints "listening <port>"
+// when ready.
 import express from "express";
 import session from "express-session";
-import { RedisStore } from "connect-redis";
-import { createClient } from "redis";
 
 const port = Number(process.env.PORT);
 const secrets = JSON.parse(process.env.SECRETS);
 const maxAge = process.env.MAX_AGE_MS ? Number(process.env.MAX_AGE_MS) : undefined;
 
-const client = createClient({ url: process.env.REDIS_URL });
-client.on("error", (err) => console.error("redis:", err.message));
-await client.connect();
+async function redisStore() {
+  const { RedisStore } = await import("connect-redis");
+  const { createClient } = await import("redis");
+  const client = createClient({ url: process.env.REDIS_URL });
+  client.on("error", (err) => console.error("redis:", err.message));
+  await client.connect();
+  return { store: new RedisStore({ client }), close: () => client.quit() };
+}
+
+async function pgStore() {
+  const { default: connectPgSimple } = await import("connect-pg-simple");
+  const PGStore = connectPgSimple(session);
+  const store = new PGStore({
+    conString: process.env.PG_URL,
+    schemaName: process.env.PG_SCHEMA || undefined,
+    createTableIfMissing: process.env.PG_CREATE_TABLE === "1",
+    errorLog: (...args) => console.error("pg:", ...args),
+  });
+  return { store, close: () => store.close() };
+}
+
+const backend = process.env.PG_URL ? await pgStore() : await redisStore();
 
 const app = express();
 app.use(
   session({
-    store: new RedisStore({ client }),
+    store: backend.store,
     secret: secrets,
     name: process.env.COOKIE_NAME || "connect.sid",
     resave: false,
@@ -57,6 +77,6 @@ app.use((err, req, res, next) => {
 
 const server = app.listen(port, "127.0.0.1", () => console.log(`listening ${port}`));
 
-const stop = () => server.close(() => client.quit().finally(() => process.exit(0)));
+const stop = () => server.close(() => backend.close().finally(() => process.exit(0)));
 process.on("SIGTERM", stop);
 process.on("SIGINT", stop);
