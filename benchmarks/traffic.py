@@ -250,19 +250,20 @@ def prepare(
 def check_after(
     traffic: Traffic, op: str, since: int, loop: asyncio.AbstractEventLoop | None = None
 ) -> None:
-    """After timing: no visit created a session, and the sessions visited by the writes
-    since the rotation's ``since`` hold their increments (where the data is on the server)."""
+    """After timing: no visit created a session, and the sessions visited since the
+    rotation's ``since`` (up to CHECKS of them) read back: found, and after writes holding
+    their increments (where the data is on the server)."""
     n = len(traffic.cookies)
     if traffic.stored is not None and traffic.stored() != n:
         raise RuntimeError(
             f"{traffic.variant.name}: {traffic.stored()} stored sessions after the {op}s, "
             f"not {n}: some visits missed their session"
         )
-    if op == "write" and traffic.variant.has_session:
+    if traffic.variant.has_session:
         recent = traffic.rotation.since(since, CHECKS)
-        check_op = "read" if traffic.variant.name in COOKIE_ONLY else "write"
+        written = op == "write" and traffic.variant.name not in COOKIE_ONLY
         responses = visit(traffic.variant, traffic.app, "/read", recent, loop)
-        require_found(traffic.variant, check_op, responses)
+        require_found(traffic.variant, "write" if written else "read", responses)
 
 
 # --- the timed rounds ---------------------------------------------------------------------

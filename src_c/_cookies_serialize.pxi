@@ -22,9 +22,6 @@ for _i in range(128):
         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-")
 
 
-
-# ---- serialize ---------------------------------------------------------------
-
 cdef Py_ssize_t _encoded_length(object value) except -1:
     # Length of encodeURIComponent(value); ValueError (JS URIError) on a surrogate.
     cdef str text

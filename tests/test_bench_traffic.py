@@ -170,6 +170,19 @@ def test_check_after_fails_when_visits_miss_their_sessions(
         traffic.check_after(ready, "write", start, loop)
 
 
+def test_check_after_reads_back_the_visited_sessions_where_the_store_cannot_count(
+    loop: asyncio.AbstractEventLoop,
+) -> None:
+    recorder, counted = recorded_traffic("wsgi", loop)
+    ready = traffic.Traffic(counted.variant, counted.app, counted.cookies, counted.visits, None)
+    start = ready.rotation.taken
+    timed_round(ready, loop, "read")()
+    traffic.check_after(ready, "read", start, loop)  # all found
+    recorder.store.clear()
+    with pytest.raises(RuntimeError, match="100 of 100 reads did not find their session"):
+        traffic.check_after(ready, "read", start, loop)
+
+
 def test_the_session_count_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(traffic.SESSIONS_ENV, raising=False)
     assert traffic.sessions_wanted() == 100_000
