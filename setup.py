@@ -23,8 +23,8 @@ DEBUG = _flag("FASTSESSION_DEBUG_BUILD")
 
 # Every src_c/_<kernel>_c.pyx is built as fastsession._<kernel>_c.
 KERNELS = sorted(os.path.basename(p)[:-4] for p in glob.glob("src_c/_*_c.pyx"))
-# Headers and the .pxi files a .pyx includes: a change to one rebuilds the modules.
-HEADERS = sorted(glob.glob("src_c/*.h") + glob.glob("src_c/*.pxi"))
+# The C headers and the Cython files the kernels `include`: a change to one rebuilds them.
+DEPENDS = sorted(glob.glob("src_c/*.h") + glob.glob("src_c/*.pxi"))
 
 if DEBUG:
     cflags = ["-O0", "-g3", "-UNDEBUG"]
@@ -84,7 +84,7 @@ ext_modules = (
             f"fastsession.{k}",
             [f"src_c/{k}.pyx"],
             include_dirs=["src_c"],
-            depends=HEADERS,  # a changed header rebuilds the modules
+            depends=DEPENDS,
             optional=not REQUIRE,
             extra_compile_args=cflags,
             define_macros=macros,

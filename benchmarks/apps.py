@@ -2,33 +2,46 @@
 
 Every variant answers two paths: ``/read`` reads ``session["views"]`` and ``/write``
 increments it. The body is the value seen, so a harness can check that the cookie it
-replays really reaches an existing session. A bare variant is the same app without a
-session; "added µs" and "keep %" are always against the bare app of the same family.
+replays really reaches an existing session. ``/login/<user>`` starts a session holding
+``user`` and ``views == 1``: distinct data, so that even a cookie-only session (Starlette's)
+gets a distinct cookie per session (benchmarks/traffic.py). A bare variant is the same
+app without a session; "added µs" and "keep %" are always against the bare app of the
+same family.
 Peers are imported inside their builders: a missing peer fails only its own variant.
 """
 
 from __future__ import annotations
 
 import asyncio
-import io
-import sys
-from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from collections.abc import Callable, Iterable, MutableMapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
+
+# Re-exported: the bench files and tests reach the in-process calls through this module.
+from benchmarks.calls import ASGIApp as ASGIApp
+from benchmarks.calls import Message as Message
+from benchmarks.calls import Receive as Receive
+from benchmarks.calls import Response as Response
+from benchmarks.calls import Scope as Scope
+from benchmarks.calls import Send as Send
+from benchmarks.calls import StartResponse as StartResponse
+from benchmarks.calls import WSGIApp as WSGIApp
+from benchmarks.calls import asgi_scope as asgi_scope
+from benchmarks.calls import call_asgi as call_asgi
+from benchmarks.calls import call_wsgi as call_wsgi
+from benchmarks.calls import discard as discard
+from benchmarks.calls import discard_start_response as discard_start_response
+from benchmarks.calls import receive as receive
+from benchmarks.calls import wsgi_environ as wsgi_environ
 
 if TYPE_CHECKING:
     from flask import Flask
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-StartResponse = Callable[..., Any]
-WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 Protocol = Literal["asgi", "wsgi"]
 
 SECRET = "benchmark-secret-0123456789abcdef-not-for-production"
+# Room for the real-traffic benchmarks' 100,000 sessions and more (DESIGN's default is 100k).
+STORE_ENTRIES = 200_000
 TEXT_PLAIN = (b"content-type", b"text/plain; charset=utf-8")
 
 
@@ -47,19 +60,28 @@ async def bare_asgi(scope: Scope, receive: Receive, send: Send) -> None:
 
 
 async def session_asgi(scope: Scope, receive: Receive, send: Send) -> None:
-    session = scope["session"]
-    if scope["path"] == "/write":
-        views = session["views"] = session.get("views", 0) + 1
-    else:
-        views = session.get("views")
+    session, path = scope["session"], scope["path"]
+    if path == "/write":
+        session["views"] = session.get("views", 0) + 1
+    elif path.startswith("/login/"):  # a new session with its own data
+        session["user"] = path[7:]
+        session["views"] = 1
+    views = session.get("views")
     await send({"type": "http.response.start", "status": 200, "headers": [TEXT_PLAIN]})
     await send({"type": "http.response.body", "body": _views_body(views)})
 
 
-def _asgi_fastsession() -> ASGIApp:
+def memory_store() -> Any:
     import fastsession
 
-    app: ASGIApp = fastsession.SessionMiddleware(session_asgi, secret=SECRET)
+    return fastsession.MemoryStore(max_entries=STORE_ENTRIES)
+
+
+def _asgi_fastsession(store: Any = None) -> ASGIApp:
+    import fastsession
+
+    store = store or memory_store()
+    app: ASGIApp = fastsession.SessionMiddleware(session_asgi, secret=SECRET, store=store)
     return app
 
 
@@ -69,11 +91,11 @@ def _asgi_starlette() -> ASGIApp:
     return SessionMiddleware(session_asgi, secret_key=SECRET)
 
 
-def _asgi_starsessions() -> ASGIApp:
+def _asgi_starsessions(store: Any = None) -> ASGIApp:
     from starsessions import InMemoryStore, SessionAutoloadMiddleware, SessionMiddleware
 
     inner = SessionAutoloadMiddleware(session_asgi)
-    return SessionMiddleware(inner, store=InMemoryStore(), cookie_https_only=False)
+    return SessionMiddleware(inner, store=store or InMemoryStore(), cookie_https_only=False)
 
 
 # --- Starlette applications (the HTTP runs) --------------------------------------------
@@ -92,11 +114,16 @@ def _starlette(middleware: list[Any], with_session: bool) -> ASGIApp:
         views = request.session["views"] = request.session.get("views", 0) + 1
         return PlainTextResponse(str(views))
 
+    async def login(request: Request) -> PlainTextResponse:
+        request.session["user"] = request.path_params["user"]
+        request.session["views"] = 1
+        return PlainTextResponse("1")
+
     async def ok(request: Request) -> PlainTextResponse:
         return PlainTextResponse("ok")
 
     routes = (
-        [Route("/read", read), Route("/write", write)]
+        [Route("/read", read), Route("/write", write), Route("/login/{user}", login)]
         if with_session
         else [
             Route("/read", ok),
@@ -115,9 +142,7 @@ def _starlette_fastsession() -> ASGIApp:
 
     import fastsession
 
-    # The ignore: mypy cannot match a keyword-only option plus **options to Starlette's
-    # ParamSpec-typed factory.
-    stack = [Middleware(fastsession.SessionMiddleware, secret=SECRET)]
+    stack = [Middleware(fastsession.SessionMiddleware, secret=SECRET, store=memory_store())]
     return _starlette(stack, True)
 
 
@@ -147,26 +172,30 @@ def bare_wsgi(environ: dict[str, Any], start_response: StartResponse) -> Iterabl
     return [b"ok"]
 
 
-def _session_wsgi(key: str, explicit_save: bool) -> WSGIApp:
+def session_wsgi(key: str, explicit_save: bool) -> WSGIApp:
     def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         session = environ[key]
-        if environ["PATH_INFO"] == "/write":
-            views = session["views"] = session.get("views", 0) + 1
-            if explicit_save:  # Beaker saves only when asked (or with session.auto)
-                session.save()
-        else:
-            views = session.get("views")
+        path = environ["PATH_INFO"]
+        if path == "/write":
+            session["views"] = session.get("views", 0) + 1
+        elif path.startswith("/login/"):  # a new session with its own data
+            session["user"] = path[7:]
+            session["views"] = 1
+        if explicit_save and path != "/read":  # Beaker saves only when asked
+            session.save()
+        views = session.get("views")
         start_response("200 OK", [("Content-Type", "text/plain; charset=utf-8")])
         return [_views_body(views)]
 
     return app
 
 
-def _wsgi_fastsession() -> WSGIApp:
+def _wsgi_fastsession(store: Any = None) -> WSGIApp:
     import fastsession
 
-    inner = _session_wsgi("fastsession.session", explicit_save=False)
-    app: WSGIApp = fastsession.WSGISessionMiddleware(inner, secret=SECRET)
+    inner = session_wsgi("fastsession.session", explicit_save=False)
+    store = store or memory_store()
+    app: WSGIApp = fastsession.WSGISessionMiddleware(inner, secret=SECRET, store=store)
     return app
 
 
@@ -174,11 +203,11 @@ def _wsgi_beaker() -> WSGIApp:
     from beaker.middleware import SessionMiddleware  # type: ignore[import-untyped]
 
     options = {"session.type": "memory", "session.secret": SECRET, "session.auto": False}
-    app: WSGIApp = SessionMiddleware(_session_wsgi("beaker.session", True), options)
+    app: WSGIApp = SessionMiddleware(session_wsgi("beaker.session", True), options)
     return app
 
 
-def _flask(kind: str) -> WSGIApp:
+def _flask(kind: str, store: Any = None) -> WSGIApp:
     """Flask, bare or with a session: its own signed cookie, Flask-Session on cachelib's
     in-memory SimpleCache, or fastsession wrapped around ``app.wsgi_app``."""
     from flask import Flask
@@ -189,7 +218,8 @@ def _flask(kind: str) -> WSGIApp:
         from flask_session import Session  # type: ignore[import-untyped]
 
         # Unsigned ids: Flask-Session 0.8 deprecates its signer (the id's entropy suffices).
-        app.config.update(SESSION_TYPE="cachelib", SESSION_CACHELIB=SimpleCache(100_000))
+        cache = SimpleCache(STORE_ENTRIES)  # past its threshold it drops every third entry
+        app.config.update(SESSION_TYPE="cachelib", SESSION_CACHELIB=cache)
         Session(app)
     elif kind == "cookie":
         app.config.update(SECRET_KEY=SECRET)
@@ -197,11 +227,15 @@ def _flask(kind: str) -> WSGIApp:
         import fastsession
 
         app.wsgi_app = fastsession.WSGISessionMiddleware(  # type: ignore[method-assign]
-            app.wsgi_app, secret=SECRET
+            app.wsgi_app, secret=SECRET, store=store or memory_store()
         )
 
     add_flask_routes(app, kind)
     return app
+
+
+def _flask_fastsession(store: Any = None) -> WSGIApp:
+    return _flask("fastsession", store)
 
 
 def add_flask_routes(app: Flask, kind: str) -> None:
@@ -226,6 +260,14 @@ def add_flask_routes(app: Flask, kind: str) -> None:
         data["views"] = data.get("views", 0) + 1
         return str(data["views"])
 
+    @app.route("/login/<user>")
+    def login(user: str) -> str:
+        if kind != "bare":
+            data = current()
+            data["user"] = user
+            data["views"] = 1
+        return "1"
+
 
 # --- the registry ----------------------------------------------------------------------
 
@@ -237,7 +279,7 @@ class Variant:
     name: str
     protocol: Protocol
     baseline: str
-    build: Callable[[], Any]
+    build: Callable[..., Any]  # store=... for the variants benchmarks/traffic.py counts
 
     @property
     def has_session(self) -> bool:
@@ -264,7 +306,7 @@ WSGI_VARIANTS: dict[str, Variant] = {
         Variant("fastsession", "wsgi", "bare", _wsgi_fastsession),
         Variant("beaker", "wsgi", "bare", _wsgi_beaker),
         Variant("flask", "wsgi", "flask", lambda: _flask("bare")),
-        Variant("flask+fastsession", "wsgi", "flask", lambda: _flask("fastsession")),
+        Variant("flask+fastsession", "wsgi", "flask", _flask_fastsession),
         Variant("flask+flask-session", "wsgi", "flask", lambda: _flask("flask-session")),
         Variant("flask+cookie", "wsgi", "flask", lambda: _flask("cookie")),
     )
@@ -283,111 +325,7 @@ STARLETTE_VARIANTS: dict[str, Variant] = {
 }
 
 
-# --- prebuilt requests and in-process calls ---------------------------------------------
-
-
-def asgi_scope(path: str, cookie: str | None) -> dict[str, Any]:
-    headers = [(b"host", b"127.0.0.1:8000"), (b"user-agent", b"bench")]
-    if cookie:
-        headers.append((b"cookie", cookie.encode("latin-1")))
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": "2.3"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "root_path": "",
-        "query_string": b"",
-        "headers": headers,
-        "client": ("127.0.0.1", 50000),
-        "server": ("127.0.0.1", 8000),
-        "state": {},
-    }
-
-
-def wsgi_environ(path: str, cookie: str | None) -> dict[str, Any]:
-    environ: dict[str, Any] = {
-        "REQUEST_METHOD": "GET",
-        "SCRIPT_NAME": "",
-        "PATH_INFO": path,
-        "QUERY_STRING": "",
-        "SERVER_NAME": "127.0.0.1",
-        "SERVER_PORT": "8000",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "REMOTE_ADDR": "127.0.0.1",
-        "HTTP_HOST": "127.0.0.1:8000",
-        "HTTP_USER_AGENT": "bench",
-        "wsgi.version": (1, 0),
-        "wsgi.url_scheme": "http",
-        "wsgi.input": io.BytesIO(b""),
-        "wsgi.errors": sys.stderr,
-        "wsgi.multithread": False,
-        "wsgi.multiprocess": False,
-        "wsgi.run_once": False,
-    }
-    if cookie:
-        environ["HTTP_COOKIE"] = cookie
-    return environ
-
-
-_REQUEST: Message = {"type": "http.request", "body": b"", "more_body": False}
-
-
-async def receive() -> Message:
-    return _REQUEST
-
-
-async def discard(message: Message) -> None:
-    return None
-
-
-def discard_start_response(status: str, headers: list[tuple[str, str]], exc: Any = None) -> None:
-    return None
-
-
-@dataclass
-class Response:
-    status: int
-    headers: list[tuple[str, str]]
-    body: bytes
-
-    def set_cookie(self) -> str | None:
-        """The ``name=value`` pair of the (last) Set-Cookie header, as a client replays it."""
-        found = [v for k, v in self.headers if k.lower() == "set-cookie"]
-        return found[-1].split(";", 1)[0].strip() if found else None
-
-
-async def call_asgi(app: ASGIApp, path: str, cookie: str | None = None) -> Response:
-    response = Response(0, [], b"")
-
-    async def capture(message: Message) -> None:
-        if message["type"] == "http.response.start":
-            response.status = message["status"]
-            response.headers = [(k.decode(), v.decode()) for k, v in message["headers"]]
-        elif message["type"] == "http.response.body":
-            response.body += message.get("body", b"")
-
-    await app(asgi_scope(path, cookie), receive, capture)
-    return response
-
-
-def call_wsgi(app: WSGIApp, path: str, cookie: str | None = None) -> Response:
-    response = Response(0, [], b"")
-
-    def start_response(status: str, headers: list[tuple[str, str]], exc: Any = None) -> None:
-        response.status = int(status.split(" ", 1)[0])
-        response.headers = list(headers)
-
-    body = app(wsgi_environ(path, cookie), start_response)
-    try:
-        response.body = b"".join(body)
-    finally:
-        close = getattr(body, "close", None)
-        if close is not None:
-            close()
-    return response
+# --- in-process calls of a variant ------------------------------------------------
 
 
 def call(variant: Variant, app: Any, path: str, cookie: str | None = None) -> Response:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 from xml.sax.saxutils import escape
 
-from benchmarks.ratios import KEEP_TARGETS, Row
+from benchmarks.ratios import KEEP_TARGETS, TRAFFIC_KEEP_TARGETS, Row
 
 WIDTH, LABEL_W, VALUE_W, ROW_H, TITLE_H, GAP = 960, 300, 150, 18, 46, 16
 PLOT_W = WIDTH - LABEL_W - VALUE_W
@@ -109,6 +109,17 @@ def _ticks(panel: Panel, lo: float, hi: float) -> list[float]:
     return [i * step for i in range(int(hi // step) + 1)]
 
 
+def _added_label(group: str, row: Row) -> str:
+    if group.startswith("traffic-") and row.sessions:
+        return f"{group.removeprefix('traffic-')} · {row.sessions:,} sessions · {row.contender}"
+    return f"{group.removeprefix('middleware-')} · {row.contender}"
+
+
+def _traffic(row: Mapping[str, Any]) -> str:
+    count = int(row.get("cookies", 1))
+    return "" if count == 1 else f" · {count:,} sessions"
+
+
 def panels(
     groups: Mapping[str, Sequence[Row]], http_rows: Sequence[Mapping[str, Any]]
 ) -> list[Panel]:
@@ -122,7 +133,7 @@ def panels(
                 # they would only stretch the axis.
                 added.append(
                     Bar(
-                        f"{name.removeprefix('middleware-')} · {r.contender}",
+                        _added_label(name, r),
                         r.added * 1e6,
                         f"{r.added * 1e6:+.1f} µs",
                         r.is_reference,
@@ -141,7 +152,7 @@ def panels(
                 )
     keeps = [
         Bar(
-            f"{r['framework']} · {r['contender']} · {r['op']}",
+            f"{r['framework']} · {r['contender']} · {r['op']}" + _traffic(r),
             r["keep"] * 100,
             f"{r['keep']:.0%}"
             + (f" (by CPU {r['cpu_keep']:.0%})" if isinstance(r.get("cpu_keep"), float) else ""),
@@ -170,7 +181,8 @@ def panels(
             )
         )
     if keeps:
-        marks = sorted({(v * 100, f"{v:.0%}") for v in KEEP_TARGETS.values()})
+        targets_kept = [*KEEP_TARGETS.values(), *TRAFFIC_KEEP_TARGETS.values()]
+        marks = sorted({(v * 100, f"{v:.0%}") for v in targets_kept})
         found.append(Panel("HTTP: share of the bare app's requests/s kept", keeps, marks=marks))
     return found
 

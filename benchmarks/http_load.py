@@ -2,21 +2,21 @@
 
 Starlette variants (benchmarks/apps.py) run under uvicorn, one worker, no access log,
 uvloop and httptools when installed (the same for all); Express runs with and without
-express-session when Node.js is present. Each server gets an existing session's cookie
-and is driven by wrk (or, without wrk, by benchmarks/load_client.py in its own process)
-for a bounded time. Prints requests/s and the keep ratio: variant / bare of its framework.
+express-session when Node.js is present. Each server is driven by wrk (or, without wrk,
+by benchmarks/load_client.py in its own process) for a bounded time on two kinds of
+traffic: one existing session's cookie on every request, and ``--sessions`` (10,000)
+sessions created by logins, visited in turn from a shuffled list (http_traffic.py).
+Prints requests/s and the keep ratio: variant / bare of its framework, same traffic.
 
-    python benchmarks/http_load.py [--duration 2] [--rounds 5] [--json out.json]
+    python benchmarks/http_load.py [--duration 2] [--rounds 5] [--sessions 10000] [--json F]
 """
 
 from __future__ import annotations
 
 import argparse
-import http.client
 import importlib.util
 import json
 import os
-import re
 import shutil
 import socket
 import statistics
@@ -31,6 +31,19 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks.http_traffic import (  # noqa: E402
+    SESSIONS,
+    Cookies,
+    drive,
+    get,
+    pinned,
+    rotation,
+    session_cookie,
+)
+
 EXPRESS_DIR = ROOT / "benchmarks" / "express"
 HOST = "127.0.0.1"  # never anything else: this load stays on the loopback interface
 SECRET = "benchmark-secret-0123456789abcdef-not-for-production"
@@ -69,13 +82,22 @@ class Sample:
 
 @dataclass
 class Measurement:
+    """One contender's slices on one kind of traffic: ``cookies`` is 1 for the one
+    replayed cookie, else the number of sessions visited in turn."""
+
     framework: str
     contender: str
     op: str
+    cookies: int = 1
     rps: list[float] = field(default_factory=list)
     keeps: list[float] = field(default_factory=list)
     cpu: list[float] = field(default_factory=list)
     cpu_keeps: list[float] = field(default_factory=list)
+
+    def add_bare(self, sample: Sample) -> None:
+        self.rps.append(sample.rps)
+        if sample.cpu:
+            self.cpu.append(sample.cpu)
 
     def add(self, sample: Sample, before: Sample, after: Sample) -> None:
         """A contender's slice with the bare slices around it."""
@@ -108,6 +130,7 @@ class Settings:
     load: str
     loop: str
     http: str
+    sessions: int = SESSIONS
 
 
 def installed(module: str) -> bool:
@@ -142,13 +165,6 @@ def free_port() -> int:
         return port
 
 
-def pinned(cpu: int, command: list[str], settings: Settings) -> list[str]:
-    # Server on one core, load generator on the other: less noise on a 2-core machine.
-    if settings.pin and shutil.which("taskset") and (os.cpu_count() or 1) >= 2:
-        return ["taskset", "-c", str(cpu), *command]
-    return command
-
-
 def server_command(target: Target, port: int, settings: Settings) -> list[str]:
     if target.framework == "express":
         return ["node", str(EXPRESS_DIR / "server.js")]
@@ -176,17 +192,6 @@ def ensure_express() -> None:
             check=True,
             timeout=300,
         )
-
-
-def get(port: int, path: str, cookie: str | None = None) -> tuple[int, str | None, bytes]:
-    conn = http.client.HTTPConnection(HOST, port, timeout=5)
-    try:
-        conn.request("GET", path, headers={"Cookie": cookie} if cookie else {})
-        response = conn.getresponse()
-        set_cookie = response.getheader("set-cookie")
-        return response.status, set_cookie, response.read()
-    finally:
-        conn.close()
 
 
 @contextmanager
@@ -222,20 +227,6 @@ def running(target: Target, settings: Settings) -> Iterator[Server]:
         log.close()
 
 
-def session_cookie(target: Target, port: int) -> str | None:
-    """The cookie of a session holding views == 1, checked to be found when replayed."""
-    if not target.has_session:
-        return None
-    status, set_cookie, body = get(port, "/write")
-    if status != 200 or body != b"1" or not set_cookie:
-        raise RuntimeError(f"{target}: first write gave {status} {set_cookie!r} {body!r}")
-    cookie = set_cookie.split(";", 1)[0].strip()
-    status, _, body = get(port, "/read", cookie)
-    if body != b"1":
-        raise RuntimeError(f"{target}: replaying {cookie!r} read {body!r}, not 1")
-    return cookie
-
-
 def cpu_seconds(pid: int) -> float | None:
     """CPU time the process has run, all threads (Linux schedstat, ns), or None."""
     total = 0
@@ -247,134 +238,90 @@ def cpu_seconds(pid: int) -> float | None:
     return total / 1e9
 
 
-WRK_RPS = re.compile(r"Requests/sec:\s+([0-9.]+)")
-WRK_REQUESTS = re.compile(r"(\d+) requests in")
-WRK_ERRORS = re.compile(r"Non-2xx or 3xx responses:\s+(\d+)|Socket errors:.*?timeout (\d+)")
-
-
-def parse_wrk(output: str) -> tuple[float, int, int]:
-    """Requests/s, the error count (non-2xx responses, timeouts) and the requests of a
-    wrk run."""
-    found = WRK_RPS.search(output)
-    count = WRK_REQUESTS.search(output)
-    if found is None or count is None:
-        raise RuntimeError(f"no Requests/sec in wrk output:\n{output}")
-    errors = sum(int(a or b or 0) for a, b in WRK_ERRORS.findall(output))
-    return float(found.group(1)), errors, int(count.group(1))
-
-
-def drive(
-    port: int, path: str, cookie: str | None, seconds: float, settings: Settings
-) -> tuple[float, int, int]:
-    """Requests/s, errors and requests of one bounded run of the load generator."""
-    url = f"http://{HOST}:{port}{path}"
-    if settings.load == "wrk":
-        command = [
-            "wrk",
-            "-t1",
-            f"-c{settings.connections}",
-            f"-d{max(1, round(seconds))}s",
-            "--timeout",
-            "5s",
-            url,
-        ]
-        if cookie:
-            command[1:1] = ["-H", f"Cookie: {cookie}"]
-        done = subprocess.run(
-            pinned(1, command, settings),
-            capture_output=True,
-            text=True,
-            timeout=seconds + 60,
-            check=True,
-        )
-        return parse_wrk(done.stdout)
-    command = [
-        sys.executable,
-        "-m",
-        "benchmarks.load_client",
-        "--port",
-        str(port),
-        "--path",
-        path,
-        "--seconds",
-        str(seconds),
-        "--connections",
-        str(settings.connections),
-    ]
-    if cookie:
-        command += ["--cookie", cookie]
-    done = subprocess.run(
-        pinned(1, command, settings),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=seconds + 60,
-        check=True,
-    )
-    result = json.loads(done.stdout)
-    return float(result["rps"]), int(result["errors"]), int(result["requests"])
-
-
-def measure(target: Target, op: str, server: Server, cookie: str | None, s: Settings) -> Sample:
+def measure(target: Target, op: str, server: Server, cookies: Cookies, s: Settings) -> Sample:
     # CPU time per request barely moves when other work shares the machine, where
     # requests/s does: it gives the keep ratio an idle machine would show.
+    expect = op if target.has_session else "bare"
     cpu_before = cpu_seconds(server.pid)
-    rps, errors, requests = drive(server.port, f"/{op}", cookie, s.duration, s)
+    rps, errors, requests = drive(server.port, f"/{op}", cookies, expect, s.duration, s)
     cpu_after = cpu_seconds(server.pid)
     if errors:
-        raise RuntimeError(f"{target.framework} {target.contender} /{op}: {errors} errors")
+        raise RuntimeError(
+            f"{target.framework} {target.contender} /{op} ({cookies.count} cookies): {errors} "
+            "errors (non-2xx responses, timeouts, or visits that missed their session)"
+        )
     cpu = None
     if cpu_before is not None and cpu_after is not None and requests:
         cpu = (cpu_after - cpu_before) / requests
     return Sample(rps, cpu)
 
 
+def loads(
+    stack: ExitStack, chosen: Sequence[Target], servers: dict[Target, Server], s: Settings
+) -> dict[Target, list[Cookies]]:
+    """Each server's traffic: one replayed cookie, then (with ``--sessions``) its own
+    sessions in turn. The files live as long as ``stack``."""
+    found = {t: [Cookies(session_cookie(t, servers[t].port))] for t in chosen}
+    if s.sessions:
+        folder = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        for t in chosen:
+            name = f"{t.framework}-{t.contender}"
+            print(f"{name}: creating {s.sessions} sessions", flush=True)
+            found[t].append(rotation(t.has_session, servers[t].port, s.sessions, folder, name))
+    return found
+
+
 def run(
     settings: Settings, frameworks: Sequence[str], contenders: Sequence[str] | None = None
 ) -> list[Measurement]:
-    """Slices of ``duration`` seconds, each variant between two bare slices: its keep
-    ratio is taken against their mean, so a burst of background load on this shared
-    machine hits a pair, not the whole comparison. The median over rounds is kept."""
+    """Slices of ``duration`` seconds, each variant between two bare slices of the same
+    traffic: its keep ratio is taken against their mean, so a burst of background load
+    on this shared machine hits a pair, not the whole comparison. The median over rounds
+    is kept. A contender's one-cookie and many-sessions slices run back to back, so the
+    two figures of a row see the same machine."""
     chosen = targets(frameworks, contenders)
     if any(t.framework == "express" for t in chosen):
         ensure_express()
-    results: dict[tuple[str, str, str], Measurement] = {}
+    results: dict[tuple[str, str, str, int], Measurement] = {}
+
+    def slices(t: Target, op: str, cookies: Cookies) -> Measurement:
+        key = (t.framework, t.contender, op, cookies.count)
+        return results.setdefault(key, Measurement(*key))
+
+    def bare_slice(bare: Target, cookies: Cookies) -> Sample:
+        sample = measure(bare, "read", servers[bare], cookies, settings)
+        slices(bare, "read", cookies).add_bare(sample)
+        return sample
+
     with ExitStack() as stack:
         # All servers up at once (idle ones cost nothing) so slices can alternate.
         servers = {t: stack.enter_context(running(t, settings)) for t in chosen}
-        cookies = {t: session_cookie(t, servers[t].port) for t in chosen}
+        traffic = loads(stack, chosen, servers, settings)
         for t in chosen:
             for op in t.ops:
-                drive(servers[t].port, f"/{op}", cookies[t], settings.warmup, settings)
+                for cookies in traffic[t]:
+                    expect = op if t.has_session else "bare"
+                    drive(servers[t].port, f"/{op}", cookies, expect, settings.warmup, settings)
         for round_no in range(settings.rounds):
             for bare in [t for t in chosen if t.is_bare]:
-                base = results.setdefault(
-                    (bare.framework, "bare", "read"), Measurement(bare.framework, "bare", "read")
-                )
-                before = measure(bare, "read", servers[bare], None, settings)
-                base.rps.append(before.rps)
-                if before.cpu:
-                    base.cpu.append(before.cpu)
+                before = {c.count: bare_slice(bare, c) for c in traffic[bare]}
                 for t in chosen:
                     if t.framework != bare.framework or t.is_bare:
                         continue
                     for op in t.ops:
-                        key = (t.framework, t.contender, op)
-                        m = results.setdefault(key, Measurement(*key))
-                        sample = measure(t, op, servers[t], cookies[t], settings)
-                        after = measure(bare, "read", servers[bare], None, settings)
-                        base.rps.append(after.rps)
-                        if after.cpu:
-                            base.cpu.append(after.cpu)
-                        m.add(sample, before, after)
-                        before = after
-                        cpu = f", CPU keep {m.cpu_keeps[-1]:.0%}" if m.cpu_keeps else ""
-                        print(
-                            f"round {round_no + 1}/{settings.rounds} {t.framework:9} "
-                            f"{t.contender:16} {op:5} {sample.rps:8.0f} req/s, "
-                            f"keep {m.keeps[-1]:.0%}{cpu}",
-                            flush=True,
-                        )
+                        for cookies, bare_cookies in zip(traffic[t], traffic[bare], strict=True):
+                            m = slices(t, op, cookies)
+                            sample = measure(t, op, servers[t], cookies, settings)
+                            after = bare_slice(bare, bare_cookies)
+                            m.add(sample, before[cookies.count], after)
+                            before[cookies.count] = after
+                            cpu = f", CPU keep {m.cpu_keeps[-1]:.0%}" if m.cpu_keeps else ""
+                            print(
+                                f"round {round_no + 1}/{settings.rounds} {t.framework:9} "
+                                f"{t.contender:16} {op:5} {cookies.count:>6} cookies "
+                                f"{sample.rps:8.0f} req/s, keep {m.keeps[-1]:.0%}{cpu}",
+                                flush=True,
+                            )
     return list(results.values())
 
 
@@ -423,6 +370,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--rounds", type=int, default=5, help="slices per variant; median kept")
     parser.add_argument("--connections", type=int, default=50)
+    parser.add_argument(
+        "--sessions",
+        type=int,
+        default=SESSIONS,
+        help="sessions created and visited in turn per server (0: the one-cookie load only)",
+    )
     parser.add_argument("--frameworks", default="starlette,express")
     parser.add_argument("--contenders", help="comma-separated subset (bare always runs)")
     parser.add_argument("--load", choices=("auto", "wrk", "python"), default="auto")
@@ -438,6 +391,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if not (0 < args.duration <= 600 and 0 < args.rounds <= 20 and 0 < args.connections <= 1024):
         parser.error("duration must be in (0, 600], rounds in [1, 20], connections in [1, 1024]")
+    if not 0 <= args.sessions <= 1_000_000:
+        parser.error("sessions must be in [0, 1000000]")
     load = args.load if args.load != "auto" else ("wrk" if shutil.which("wrk") else "python")
     settings = Settings(
         args.duration,
@@ -448,23 +403,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         load,
         args.loop,
         args.http,
+        args.sessions,
     )
     print(
         f"load: {load}, {settings.connections} connections, {settings.duration:g} s x "
-        f"{settings.rounds} rounds; uvicorn --loop {settings.loop} --http {settings.http}",
+        f"{settings.rounds} rounds, {settings.sessions} sessions in turn beside one cookie; "
+        f"uvicorn --loop {settings.loop} --http {settings.http}",
         flush=True,
     )
     contenders = args.contenders.split(",") if args.contenders else None
     rows = keep_ratios(run(settings, args.frameworks.split(","), contenders))
-    from benchmarks import ratios  # here: a script run has only now put the root on sys.path
+    from benchmarks import tables
 
-    print("\n".join(ratios.http_table(rows)))
+    print("\n".join(tables.http_table(rows)))
     if args.json:
         args.json.write_text(json.dumps({"settings": asdict(settings), "rows": rows}, indent=2))
     return 0
 
 
 if __name__ == "__main__":
-    if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
-        sys.path.insert(0, str(ROOT))
     sys.exit(main())

@@ -5,7 +5,9 @@
 Runs pytest-benchmark over all benchmarks/bench_*.py (bench_redis.py only when a
 redis-server can run), then benchmarks/http_load.py, and prints one Markdown table of
 ratios from that run; writes it as report.md, the chart as report.svg and the raw
-results as JSON to --out (default .benchmarks/report/).
+results as JSON to --out (default .benchmarks/report/). Every middleware figure comes
+twice: with one replayed cookie, and on real traffic (--sessions stored sessions
+in-process, --http-sessions over HTTP, visited in turn).
 """
 
 from __future__ import annotations
@@ -27,7 +29,9 @@ BENCH = ROOT / "benchmarks"
 if __package__ in (None, ""):  # run as a script: make `benchmarks` and `fastsession` importable
     sys.path.insert(0, str(ROOT))
 
-from benchmarks import chart, ratios  # noqa: E402
+from benchmarks import chart, ratios, tables  # noqa: E402
+from benchmarks.http_traffic import SESSIONS as HTTP_SESSIONS  # noqa: E402
+from benchmarks.traffic import SESSIONS, SESSIONS_ENV  # noqa: E402
 
 # pytest-benchmark budgets: seconds per benchmark and at least this many rounds.
 BUDGET = {"quick": ("0.15", "5"), "full": ("1.0", "15")}
@@ -81,7 +85,9 @@ def bench_files() -> tuple[list[Path], list[str]]:
     return files, notes
 
 
-def run_pytest(files: Sequence[Path], mode: str, out_json: Path, extra: Sequence[str] = ()) -> int:
+def run_pytest(
+    files: Sequence[Path], mode: str, out_json: Path, extra: Sequence[str] = (), sessions: int = 0
+) -> int:
     max_time, min_rounds = BUDGET[mode]
     # Files named explicitly: pytest would not collect bench_*.py from a directory.
     command = [
@@ -101,12 +107,24 @@ def run_pytest(files: Sequence[Path], mode: str, out_json: Path, extra: Sequence
         "--continue-on-collection-errors",
         *extra,
     ]
+    env = dict(os.environ)
+    if sessions:  # bench_traffic.py's session count
+        env[SESSIONS_ENV] = str(sessions)
     print("$", " ".join(command[2:]), flush=True)
-    return subprocess.call(command, cwd=ROOT)
+    return subprocess.call(command, cwd=ROOT, env=env)
 
 
-def run_http(mode: str, out_json: Path) -> int:
-    command = [sys.executable, "-m", "benchmarks.http_load", "--json", str(out_json), *HTTP[mode]]
+def run_http(mode: str, out_json: Path, sessions: int) -> int:
+    command = [
+        sys.executable,
+        "-m",
+        "benchmarks.http_load",
+        "--json",
+        str(out_json),
+        "--sessions",
+        str(sessions),
+        *HTTP[mode],
+    ]
     print("$", " ".join(command[2:]), flush=True)
     return subprocess.call(command, cwd=ROOT)
 
@@ -117,7 +135,7 @@ def build(
     """The Markdown report and the SVG chart of one run's results."""
     info = machine()
     groups = ratios.grouped(ratios.entries(data))
-    text = ratios.markdown(info, groups, http, notes)
+    text = tables.markdown(info, groups, http, notes)
     subtitle = (
         f"{info['CPU']}, {info['cores']} cores, {info['Python']}, "
         f"EXTENSIONS {info['fastsession.EXTENSIONS'].split(' ')[0]}"
@@ -133,12 +151,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-http", action="store_true", help="skip the HTTP load")
     parser.add_argument("-k", dest="select", help="pytest -k expression (a partial report)")
     parser.add_argument(
+        "--sessions",
+        type=int,
+        default=SESSIONS,
+        help=f"sessions created and visited at random in-process (default {SESSIONS:,})",
+    )
+    parser.add_argument(
+        "--http-sessions",
+        type=int,
+        default=HTTP_SESSIONS,
+        help=f"sessions visited in turn over HTTP, 0 for one cookie only ({HTTP_SESSIONS:,})",
+    )
+    parser.add_argument(
         "--from",
         dest="source",
         type=Path,
         help="rebuild the report from a saved results.json, running nothing",
     )
     args = parser.parse_args(argv)
+    if not (1 <= args.sessions <= 1_000_000 and 0 <= args.http_sessions <= 1_000_000):
+        parser.error("--sessions must be in [1, 1000000], --http-sessions in [0, 1000000]")
     args.out.mkdir(parents=True, exist_ok=True)
     if args.source:
         saved = json.loads(args.source.read_text())
@@ -153,14 +185,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         bench_json = Path(tmp) / "bench.json"
         extra = ["-k", args.select] if args.select else []
-        code = run_pytest(files, mode, bench_json, extra)
+        code = run_pytest(files, mode, bench_json, extra, args.sessions)
         if code != 0:
             failures.append(f"pytest exited with {code}: the failed benchmarks are missing below")
         data = json.loads(bench_json.read_text()) if bench_json.exists() else {"benchmarks": []}
         http = None
         if not args.no_http:
             http_json = Path(tmp) / "http.json"
-            code = run_http(mode, http_json)
+            code = run_http(mode, http_json, args.http_sessions)
             if code != 0 or not http_json.exists():
                 failures.append(f"HTTP load exited with {code}: no HTTP table")
             else:

@@ -25,6 +25,19 @@ def _module_file(name: str) -> str:
     return spec.origin if spec is not None and spec.origin else "(not found)"
 
 
+def sha256_path() -> str:
+    """Which SHA-256 signs cookies: the compiled compression in use, or hashlib's."""
+    if not _speedups.EXTENSIONS:
+        return "hashlib (pure Python kernels)"
+    from . import _signing_c
+
+    if _signing_c._compression() == "sha-ni":
+        return "SHA-NI (x86-64 SHA extensions)"
+    if _signing_c._sha_ni_supported():
+        return "portable C (forced by FASTSESSION_SHA256_PORTABLE; the CPU has SHA-NI)"
+    return "portable C (this CPU has no SHA extensions)"
+
+
 def cmd_info(args: argparse.Namespace) -> int:
     active = "compiled" if _speedups.EXTENSIONS else "pure Python"
     tag = "c" if _speedups.EXTENSIONS else "py"
@@ -33,6 +46,7 @@ def cmd_info(args: argparse.Namespace) -> int:
         f"fastsession {__version__}",
         f"implementation: {active} (EXTENSIONS={_speedups.EXTENSIONS})",
         f"reason: {_speedups.REASON}",
+        f"sha-256: {sha256_path()}",
         "kernels in use:",
         *(f"  fastsession._{k}_{tag}: {_module_file(f'fastsession._{k}_{tag}')}" for k in names),
     ]

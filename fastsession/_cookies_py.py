@@ -9,6 +9,8 @@ from __future__ import annotations
 from math import floor
 from operator import index
 
+from ._dates_py import http_date
+
 __all__ = ["CookieTemplate", "encode", "lookup", "parse", "serialize"]
 
 _URI_SAFE = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.!~*'()"
@@ -21,8 +23,6 @@ _PATH = frozenset(chr(c) for c in range(0x20, 0x7F) if c not in (0x3B, 0x3C))
 _LABEL = frozenset("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-")
 _PRIORITY = {"low": "; Priority=Low", "medium": "; Priority=Medium", "high": "; Priority=High"}
 _SAME_SITE = {"strict": "; SameSite=Strict", "lax": "; SameSite=Lax", "none": "; SameSite=None"}
-_DAYS = ("Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed")  # 1970-01-01 was a Thursday
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _MAX_DATE = 8.64e12  # seconds either side of the epoch that a JS Date can hold
 
 
@@ -197,26 +197,6 @@ def _expires_second(expires: float) -> int:
     return floor(seconds)
 
 
-def _http_date(second: int) -> str:
-    """``Date.prototype.toUTCString`` of a whole second since the epoch."""
-    days, rem = divmod(second, 86400)
-    # Days to civil date (H. Hinnant, proleptic Gregorian, any year).
-    z = days + 719468
-    era = z // 146097
-    doe = z - era * 146097
-    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
-    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
-    mp = (5 * doy + 2) // 153
-    day = doy - (153 * mp + 2) // 5 + 1
-    month = mp + 3 if mp < 10 else mp - 9
-    year = yoe + era * 400 + (month <= 2)
-    sign = "-" if year < 0 else ""
-    return (
-        f"{_DAYS[days % 7]}, {day:02d} {_MONTHS[month - 1]} {sign}{abs(year):04d} "
-        f"{rem // 3600:02d}:{rem // 60 % 60:02d}:{rem % 60:02d} GMT"
-    )
-
-
 def serialize(
     name: str,
     value: str,
@@ -238,7 +218,7 @@ def serialize(
         text += "; Max-Age=" + str(index(max_age))
     text += _domain_attr(domain) + _path_attr(path)
     if expires is not None:
-        text += "; Expires=" + _http_date(_expires_second(expires))
+        text += "; Expires=" + http_date(_expires_second(expires))
     return (
         text
         + _flags(http_only, secure, partitioned)
@@ -273,7 +253,7 @@ class CookieTemplate:
         )
         # (second, "; Expires=<date>") of the last render: one tuple, swapped whole,
         # so concurrent renders never see a second paired with another's date.
-        self._date: tuple[int, str] = (0, "; Expires=" + _http_date(0))
+        self._date: tuple[int, str] = (0, "; Expires=" + http_date(0))
 
     def render(self, value: str, expires: float | None) -> str:
         """``serialize(name, value, None, domain, path, expires, ...)``."""
@@ -283,5 +263,5 @@ class CookieTemplate:
         second = _expires_second(expires)
         date = self._date
         if date[0] != second:
-            date = self._date = (second, "; Expires=" + _http_date(second))
+            date = self._date = (second, "; Expires=" + http_date(second))
         return text + date[1] + self._tail

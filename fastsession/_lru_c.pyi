@@ -3,6 +3,8 @@
 from collections.abc import Callable
 from typing import final
 
+__all__ = ["RECLAIM_PER_WRITE", "LRUCache"]
+
 RECLAIM_PER_WRITE: int
 
 @final

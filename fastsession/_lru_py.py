@@ -8,6 +8,11 @@ the twins equal):
 * An entry is expired once ``deadline <= clock()`` (expiry exactly at now counts,
   as in express-session's MemoryStore). An expired entry is never returned:
   whichever call finds it removes it and reports ``on_expire(key, value)``.
+* A NaN deadline is a ValueError from ``set`` and ``touch``, which then change
+  nothing. NaN compares false with every time, so it would read as alive to one
+  test and expired to another; and neither "never expires" (a session kept
+  forever) nor "already expired" (a write silently lost) is a safe reading of a
+  computation gone wrong. ``inf`` (never) and ``-inf`` (at once) are ordinary.
 * ``len()`` counts the entries held, including expired ones not yet found.
 * Reclaiming without a background thread: each ``set`` and successful ``touch``
   looks at the least recently used end and removes up to ``RECLAIM_PER_WRITE``
@@ -41,6 +46,8 @@ from . import _clock
 
 RECLAIM_PER_WRITE = 2
 """Expired entries a write may reclaim from the least recently used end."""
+
+_NAN_DEADLINE = "deadline must be a number, not NaN"
 
 Callback = Callable[[str, bytes], None]
 # (expired?, key, value) of a removed entry whose callback is set.
@@ -107,6 +114,8 @@ class LRUCache:
         if not isinstance(value, bytes):
             raise TypeError("value must be bytes")
         deadline = float(deadline)
+        if deadline != deadline:
+            raise ValueError(_NAN_DEADLINE)
         clock = self._clock
         now = _clock.now() if clock is None else clock()
         with self._lock:
@@ -118,6 +127,8 @@ class LRUCache:
 
     def touch(self, key: str, deadline: float) -> bool:
         deadline = float(deadline)
+        if deadline != deadline:
+            raise ValueError(_NAN_DEADLINE)
         clock = self._clock
         now = _clock.now() if clock is None else clock()
         with self._lock:

@@ -5,12 +5,17 @@ This module is the specification of its compiled twin, src_c/_signing_c.pyx.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from binascii import b2a_base64
-from hashlib import sha256
 from hmac import compare_digest
 from typing import Any
 
-__all__ = ["Signer", "sign", "unsign"]
+__all__ = ["Signer", "hmac_sha256", "sha256", "sign", "unsign"]
+
+# The per-Signer memo of signed values: entries, and the longest value kept.
+_MEMO_MAX = 4096
+_MEMO_VALUE_MAX = 256
 
 _BLOCK = 64
 _IPAD = bytes(x ^ 0x36 for x in range(256))
@@ -29,9 +34,9 @@ def _prepare(key: bytes) -> tuple[Any, Any]:
     # The hash states after the ipad and opad blocks: copying them per message
     # saves the key schedule (two compressions) that hmac.new() redoes each time.
     if len(key) > _BLOCK:
-        key = sha256(key).digest()
+        key = hashlib.sha256(key).digest()
     key = key.ljust(_BLOCK, b"\0")
-    return sha256(key.translate(_IPAD)), sha256(key.translate(_OPAD))
+    return hashlib.sha256(key.translate(_IPAD)), hashlib.sha256(key.translate(_OPAD))
 
 
 def _check_secrets(secrets: tuple[bytes, ...]) -> None:
@@ -45,17 +50,35 @@ def _check_secrets(secrets: tuple[bytes, ...]) -> None:
 
 
 class Signer:
-    """Signs with ``secrets[0]``; verifies with each secret in turn (rotation)."""
+    """Signs with ``secrets[0]``; verifies with each secret in turn (rotation).
 
-    __slots__ = ("_keys",)
+    Remembers the signed form of up to ``_MEMO_MAX`` short values (cleared at once
+    when full), so an id signed on every response costs a dict lookup.
+    """
+
+    __slots__ = ("_keys", "_memo")
 
     def __init__(self, secrets: tuple[bytes, ...]) -> None:
         _check_secrets(secrets)
         self._keys = tuple(_prepare(secret) for secret in secrets)
+        self._memo: dict[str, str] = {}
 
     def sign(self, value: str) -> str:
+        # Exact str only: a subclass could compare equal to a different text.
+        if type(value) is str and len(value) <= _MEMO_VALUE_MAX:
+            memo = self._memo
+            signed = memo.get(value)
+            if signed is None:
+                signed = self._sign(value)
+                if len(memo) >= _MEMO_MAX:
+                    memo.clear()
+                memo[value] = signed
+            return signed
         if not isinstance(value, str):
             raise TypeError("Cookie value must be provided as a string.")
+        return self._sign(value)
+
+    def _sign(self, value: str) -> str:
         return f"{value}.{_mac(self._keys[0], _utf8(value)).decode('ascii')}"
 
     def unsign(self, signed: str) -> str | None:
@@ -95,3 +118,19 @@ def sign(value: str, secret: bytes) -> str:
 def unsign(signed: str, secrets: tuple[bytes, ...]) -> str | None:
     """The value when any secret verifies ``signed``, else None."""
     return Signer(secrets).unsign(signed)
+
+
+def sha256(msg: bytes) -> bytes:
+    """SHA-256 of ``msg`` (hashlib; the compiled twin's own is held to it)."""
+    if not isinstance(msg, bytes):
+        raise TypeError("msg must be bytes")
+    return hashlib.sha256(msg).digest()
+
+
+def hmac_sha256(key: bytes, msg: bytes) -> bytes:
+    """HMAC-SHA-256 of ``msg`` (the hmac module)."""
+    if not isinstance(key, bytes):
+        raise TypeError("key must be bytes")
+    if not isinstance(msg, bytes):
+        raise TypeError("msg must be bytes")
+    return hmac.digest(key, msg, "sha256")

@@ -21,7 +21,7 @@ def _flag(name: str) -> bool:
 
 REQUIRE = _flag("FASTSESSION_REQUIRE_EXTENSIONS")
 
-KERNELS = ("cookies", "kernel", "lru", "signing")
+KERNELS = ("cookies", "dates", "kernel", "lru", "signing")
 """Each kernel is a pure module fastsession._<name>_py and its compiled twin
 fastsession._<name>_c, built from src_c/_<name>_c.pyx."""
 
@@ -38,7 +38,7 @@ elif sys.implementation.name != "cpython":
     EXTENSIONS, REASON = False, f"not CPython ({sys.implementation.name})"
 else:
     try:
-        from . import _cookies_c, _kernel_c, _lru_c, _signing_c  # noqa: F401
+        from . import _cookies_c, _dates_c, _kernel_c, _lru_c, _signing_c  # noqa: F401
     except ImportError as exc:  # pragma: no cover
         EXTENSIONS, REASON = False, f"ImportError: {exc}"
     else:
@@ -51,10 +51,12 @@ if REQUIRE and not EXTENSIONS:
 
 if EXTENSIONS:
     from ._cookies_c import CookieTemplate, encode, lookup, parse, serialize
+    from ._dates_c import format_iso, parse_iso
     from ._lru_c import LRUCache
     from ._signing_c import Signer, sign, unsign
 else:  # pragma: no cover
     from ._cookies_py import CookieTemplate, encode, lookup, parse, serialize
+    from ._dates_py import format_iso, parse_iso
     from ._lru_py import LRUCache
     from ._signing_py import Signer, sign, unsign
 
@@ -104,8 +106,10 @@ __all__ = [
     "cookie_end",
     "cookie_from_fields",
     "encode",
+    "format_iso",
     "lookup",
     "parse",
+    "parse_iso",
     "parse_record",
     "release",
     "serialize",

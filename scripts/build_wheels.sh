@@ -73,7 +73,7 @@ echo "== sdist"
 SDIST=$(ls "$WORK"/sdist/*.tar.gz)
 # A source install must be able to compile: the Cython sources are in, generated C is not.
 tar -tzf "$SDIST" > "$WORK/sdist-files.txt"
-for f in "$SRC"/src_c/*.pyx "$SRC"/src_c/*.h; do
+for f in "$SRC"/src_c/*.pyx "$SRC"/src_c/*.pxi "$SRC"/src_c/*.h; do
   [ -e "$f" ] || continue
   k=$(basename "$f")
   grep -q "/src_c/$k$" "$WORK/sdist-files.txt" || { echo "sdist lacks src_c/$k" >&2; exit 1; }

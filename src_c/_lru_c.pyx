@@ -13,7 +13,8 @@
 #   node has prev == next == NULL (a call that let other threads run, while it
 #   held a node, checks this before using the node again);
 # * len(dict) <= max_entries after every call;
-# * deadline <= now means expired; a write reclaims at most RECLAIM_PER_WRITE
+# * deadline <= now means expired (a NaN deadline is refused: ValueError, nothing
+#   changed); a write reclaims at most RECLAIM_PER_WRITE
 #   expired entries from the LRU end, never the node it wrote;
 # * with the default clock (time.time) every expiry decision is the exact wall
 #   clock's, though most are made with Linux's cheaper coarse copy of it (see
@@ -91,7 +92,10 @@ cdef inline bint _expired(double deadline, _Now* now) noexcept nogil:
         now.exact = True
     return deadline <= now.t
 
+__all__ = ["RECLAIM_PER_WRITE", "LRUCache"]
+
 RECLAIM_PER_WRITE = 2
+cdef str _NAN_DEADLINE = "deadline must be a number, not NaN"
 cdef Py_ssize_t _RECLAIM = RECLAIM_PER_WRITE
 cdef object _time_time = time.time
 
@@ -247,6 +251,8 @@ cdef class LRUCache:
             if not isinstance(value, bytes):
                 raise TypeError("value must be bytes")
             value = PyBytes_FromStringAndSize(PyBytes_AS_STRING(value), PyBytes_GET_SIZE(value))
+        if deadline != deadline:
+            raise ValueError(_NAN_DEADLINE)
         cdef _Now now
         self._read_clock(&now)
         cdef _Node node = self._lookup(key)
@@ -266,6 +272,8 @@ cdef class LRUCache:
             _notify(victims, self._on_expire, self._on_evict)
 
     def touch(self, key, double deadline):
+        if deadline != deadline:
+            raise ValueError(_NAN_DEADLINE)
         cdef _Node node = self._lookup(key)
         if node is None:
             return False

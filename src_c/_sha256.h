@@ -1,11 +1,38 @@
-/* SHA-256 and HMAC-SHA256 for fastsession._signing_c (FIPS 180-4, RFC 2104).
+/* SHA-256 and HMAC-SHA-256 for fastsession._signing_c (src_c/_signing_c.pyx).
  *
- * Self-contained so that wheels need no OpenSSL. Two compression functions:
- * a portable one, and one using the x86-64 SHA extensions (SHA-NI), chosen at
- * run time by fs_sha256_best(). tests/test_signing.py holds both to hashlib.
+ * Self-contained, so that wheels need no OpenSSL. Sources:
+ * - SHA-256: FIPS 180-4 (Secure Hash Standard, 2015), section 4.1.2 (the functions
+ *   Ch, Maj, Sigma0/1, sigma0/1), 4.2.2 (the constants K), 5.1.1 and 5.3.3 (padding,
+ *   initial value), 6.2.2 (the message schedule and the 64 rounds).
+ * - HMAC: RFC 2104 / FIPS 198-1, with the ipad (0x36) and opad (0x5c) blocks.
+ * - The SHA-NI compression: the Intel SHA Extensions (Gulley et al., Intel, 2013)
+ *   through the compiler intrinsics _mm_sha256rnds2_epu32 (two rounds),
+ *   _mm_sha256msg1_epu32 and _mm_sha256msg2_epu32 (the message schedule), with
+ *   SSSE3 _mm_shuffle_epi8 (byte order) and SSE4.1 _mm_blend_epi16; CPUID leaf 7
+ *   EBX bit 29 says whether the CPU has them.
  *
- * HMAC keys are prepared once (fs_hmac_prepare): the states after the ipad and
- * opad blocks are kept, so a short message costs two compressions.
+ * The functions:
+ *   fs_sha256_compress_portable  one 64-byte block into the state, plain C
+ *   fs_sha256_compress_shani     the same with the SHA extensions (x86-64 only)
+ *   fs_sha256_accelerated        the SHA-NI compression if this CPU runs it, else NULL
+ *   fs_sha256_start / _update / _finish   streaming hash over either compression
+ *   fs_sha256_update_ucs         feeds a PEP 393 string as UTF-8 (lone surrogates
+ *                                as U+FFFD, as Node's Buffer.from does)
+ *   fs_hmac_prepare              a key's HMAC states after the ipad and opad blocks
+ *   fs_hmac_ucs                  HMAC of a string (or of raw bytes, ascii=1, kind=1)
+ *                                from prepared states: two compressions when short
+ *   fs_b64_mac                   a 32-byte MAC as 43 characters of unpadded base64
+ *   fs_secure_zero               a wipe the optimiser cannot remove
+ *
+ * Invariants:
+ * - Both compressions compute the same function; the caller picks one at import
+ *   (FASTSESSION_SHA256_PORTABLE=1 forces the portable one) and passes it down, so
+ *   tests/test_sha256.py can run the NIST and RFC 4231 vectors on each.
+ * - An fs_hmac_key is as good as the key: whoever holds it can sign. Every
+ *   temporary that holds key material (the padded key blocks, the hash of a long
+ *   key, a key prepared on the stack) is wiped with fs_secure_zero before it goes
+ *   out of scope; the Signer wipes its keys when it is freed.
+ * - Nothing here allocates, fails or touches Python objects: safe without the GIL.
  */
 #ifndef FASTSESSION_SHA256_H
 #define FASTSESSION_SHA256_H
@@ -13,6 +40,39 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+
+/* ---- wiping secrets ----------------------------------------------------- */
+
+#if defined(_WIN32)
+#  ifndef WIN32_LEAN_AND_MEAN
+#    define WIN32_LEAN_AND_MEAN
+#  endif
+#  ifndef NOMINMAX
+#    define NOMINMAX
+#  endif
+#  include <windows.h>
+#  define FS_WIPE(p, n) SecureZeroMemory((p), (n))
+#elif defined(__OpenBSD__) || defined(__FreeBSD__)
+#  define FS_WIPE(p, n) explicit_bzero((p), (n))
+#endif
+/* Not glibc's explicit_bzero: it needs GLIBC_2.25, and a wheel built where it
+ * exists would no longer run on manylinux2014's glibc 2.17. */
+
+#ifndef FS_WIPE
+/* A memset called through a volatile pointer: the compiler cannot know what it
+ * calls, so it cannot prove the store dead and drop it. */
+static void *(*const volatile fs_memset_v)(void *, int, size_t) = memset;
+#  define FS_WIPE(p, n) ((void)fs_memset_v((p), 0, (n)))
+#endif
+
+static void fs_secure_zero(void *p, size_t n)
+{
+    FS_WIPE(p, n);
+#if defined(__GNUC__) || defined(__clang__)
+    /* And a barrier: the memory counts as read afterwards. */
+    __asm__ __volatile__("" : : "r"(p) : "memory");
+#endif
+}
 
 typedef void (*fs_compress_fn)(uint32_t state[8], const uint8_t block[64]);
 
@@ -282,7 +342,8 @@ static void fs_hmac_prepare(fs_hmac_key *k, const uint8_t *key, size_t n, fs_com
     for (i = 0; i < 64; i++) block[i] ^= 0x36 ^ 0x5c;
     memcpy(k->outer, fs_sha256_iv, sizeof(k->outer));
     fn(k->outer, block);
-    memset(block, 0, sizeof(block));
+    fs_secure_zero(block, sizeof(block));
+    if (n > 64) fs_secure_zero(&c, sizeof(c));
 }
 
 static void fs_put_be32(uint8_t *p, uint32_t v)

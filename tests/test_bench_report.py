@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from benchmarks import chart, ratios
-from benchmarks.http_load import Measurement, Sample, cpu_seconds, keep_ratios, parse_wrk
+from benchmarks import chart, ratios, tables
+from benchmarks.http_load import Measurement, Sample, cpu_seconds, keep_ratios
+from benchmarks.http_traffic import parse_wrk
 
 
 def bench(name: str, group: str, median: float, **extra: Any) -> dict[str, Any]:
@@ -130,8 +131,9 @@ def test_http_keep_ratios_come_from_slices_paired_with_bare_ones() -> None:
     assert rows[0]["keep"] == 1.0 and rows[0]["median"] == 1000 and rows[0]["cpu_keep"] == 1.0
     assert rows[1]["keep"] == 0.9 and rows[1]["cpu_keep"] == pytest.approx(0.9)
     assert rows[1]["cpu_us"] == pytest.approx(127.5)
-    text = "\n".join(ratios.http_table(rows))
-    assert "| starlette | fastsession | read | 800 | 90% | ≥ 90%: met | 127.5 µs | 90% |" in text
+    text = "\n".join(tables.http_table(rows))
+    assert "| starlette | fastsession | read | 800 | 90% | 90% | 127.5 µs |" in text
+    assert "one cookie ≥ 90%: met" in text
 
 
 WRK = """Running 2s test @ http://127.0.0.1:41234/read
@@ -231,3 +233,115 @@ def test_cpu_seconds_reads_this_process_and_grows_with_work() -> None:
     second = cpu_seconds(os.getpid())
     assert second is not None and second > first
     assert cpu_seconds(2**22 + 12345) is None  # no such process
+
+
+def middleware_data(group: str, op: str, added: dict[str, float], **extra: Any) -> list[Any]:
+    """One group's benchmarks: a bare app at 1 µs and each contender ``added`` µs more."""
+    rows = [bench(f"t[{group}-bare]", group, 100e-6, contender="bare", baseline="bare", op=op)]
+    for name, us in added.items():
+        rows.append(
+            bench(
+                f"t[{group}-{name}]",
+                group,
+                (1 + us) * 100e-6,
+                contender=name,
+                baseline="bare",
+                op=op,
+                calls=100,
+                **extra,
+            )
+        )
+    rows[0]["extra_info"]["calls"] = 100
+    return rows
+
+
+def test_real_traffic_sits_beside_one_cookie_with_the_share_of_starlettes_cost() -> None:
+    data = {
+        "benchmarks": [
+            *middleware_data("middleware-asgi-read", "read", {"fastsession": 2, "starlette": 12}),
+            *middleware_data(
+                "traffic-asgi-read", "read", {"fastsession": 2, "starlette": 13}, sessions=100_000
+            ),
+            *middleware_data("middleware-asgi-write", "write", {"fastsession": 3, "starlette": 24}),
+            *middleware_data(
+                "traffic-asgi-write", "write", {"fastsession": 6, "starlette": 24}, sessions=100_000
+            ),
+        ]
+    }
+    groups = ratios.grouped(ratios.entries(data))
+    text = "\n".join(tables.side_by_side(groups))
+    assert "one cookie beside 100,000 sessions" in text
+
+    def line(case: str, contender: str) -> str:
+        return next(x for x in text.splitlines() if x.startswith(f"| {case} | {contender} |"))
+
+    read = line("asgi read", "**fastsession**")
+    assert (
+        "| +2.00 µs | 1.00× | +2.00 µs | 1.00× | ≤ 1/6 of starlette's (here 1/6.5): met |" in read
+    )
+    assert "| +12.00 µs | 6.00× | +13.00 µs | 6.50× |" in line("asgi read", "starlette")
+    assert "≤ 1/10 of starlette's (here 1/4): MISSED" in line("asgi write", "**fastsession**")
+    assert "bare |" not in text  # the baseline has no added cost to show
+    # The whole report carries the side-by-side table and the per-group tables.
+    report = tables.markdown({"CPU": "x"}, groups, None)
+    assert report.index("one cookie beside") < report.index("### traffic-asgi-read")
+
+
+def test_http_table_pairs_one_cookie_with_many_sessions_and_judges_both() -> None:
+    def row(contender: str, op: str, cookies: int, median: float, keep: float) -> dict[str, Any]:
+        return {
+            "framework": "starlette",
+            "contender": contender,
+            "op": op,
+            "cookies": cookies,
+            "median": median,
+            "keep": keep,
+            "cpu_keep": keep,
+            "cpu_us": 50.0,
+        }
+
+    rows = [
+        row("bare", "read", 1, 10000, 1.0),
+        row("bare", "read", 10_000, 9000, 1.0),
+        row("fastsession", "read", 1, 9200, 0.92),
+        row("fastsession", "read", 10_000, 7200, 0.80),
+        row("fastsession", "write", 1, 8600, 0.86),
+        row("fastsession", "write", 10_000, 7300, 0.81),
+    ]
+    text = "\n".join(tables.http_table(rows))
+    assert "one cookie beside 10,000 sessions" in text
+    read = next(line for line in text.splitlines() if "| fastsession | read |" in line)
+    assert "| 9200 | 92% | 92% | 50.0 µs | 7200 | 80% | 80% | 50.0 µs |" in read
+    assert read.endswith("one cookie ≥ 90%: met; 10,000 sessions ≥ 85%: MISSED |")
+    write = next(line for line in text.splitlines() if "| fastsession | write |" in line)
+    assert write.endswith("one cookie ≥ 85%: met; 10,000 sessions ≥ 80%: met |")
+    # Results saved before the traffic runs have no "cookies": one cookie, nothing beside.
+    old = [{k: v for k, v in r.items() if k != "cookies"} for r in rows[:1]]
+    assert "| starlette | bare | read | 10000 | 100% | 100% | 50.0 µs | n/a |" in "\n".join(
+        tables.http_table(old)
+    )
+
+
+def test_chart_names_the_traffic_rows() -> None:
+    data = {
+        "benchmarks": middleware_data(
+            "traffic-wsgi-read", "read", {"fastsession": 5}, sessions=100_000
+        )
+    }
+    groups = ratios.grouped(ratios.entries(data))
+    http = [
+        {"framework": "starlette", "contender": "fastsession", "op": "read", "keep": 0.8},
+        {
+            "framework": "starlette",
+            "contender": "fastsession",
+            "op": "read",
+            "keep": 0.7,
+            "cookies": 10_000,
+        },
+    ]
+    labels = [b.label for p in chart.panels(groups, http) for b in p.bars]
+    assert labels == [
+        "wsgi-read · 100,000 sessions · fastsession",
+        "starlette · fastsession · read",
+        "starlette · fastsession · read · 10,000 sessions",
+    ]

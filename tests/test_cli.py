@@ -69,6 +69,17 @@ def test_info_compiled() -> None:
         assert line.rstrip().endswith((".so", ".pyd")), line
     assert f"python: {'.'.join(map(str, sys.version_info[:3]))}" in out
     assert "compiled modules on disk" not in out
+    from fastsession import _signing_c
+
+    in_use = "sha-256: SHA-NI" if _signing_c._sha_ni_supported() else "sha-256: portable C"
+    assert in_use in out
+
+
+@pytest.mark.c_extension
+def test_info_names_the_forced_portable_sha256() -> None:
+    proc = fastsession_cli("info", FASTSESSION_SHA256_PORTABLE="1")
+    assert proc.returncode == 0, proc.stderr
+    assert "sha-256: portable C" in proc.stdout
 
 
 def test_info_pure() -> None:
@@ -82,6 +93,7 @@ def test_info_pure() -> None:
         assert line.rstrip().endswith(f"_{kernel}_py.py"), line
     # Tells whether the compiled modules are absent or only switched off.
     assert "compiled modules on disk:" in out
+    assert "sha-256: hashlib" in out
 
 
 # -- bench ------------------------------------------------------------------------------

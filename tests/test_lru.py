@@ -166,6 +166,39 @@ def test_deadline_accepts_int(lru_impl: Impl, clock: FakeClock) -> None:
     assert cache.get("a") == b"1"
 
 
+def test_a_nan_deadline_is_refused_and_changes_nothing(
+    lru_impl: Impl, clock: FakeClock, rec: Recorder
+) -> None:
+    cache = make(lru_impl, clock, rec, n=2)
+    cache.set("a", b"1", T0 + 10)
+    cache.set("b", b"2", T0 + 10)
+    nan = float("nan")
+    with pytest.raises(ValueError, match="NaN"):
+        cache.set("a", b"new", nan)
+    with pytest.raises(ValueError, match="NaN"):
+        cache.set("c", b"3", nan)  # would have evicted "a"
+    with pytest.raises(ValueError, match="NaN"):
+        cache.touch("a", nan)
+    with pytest.raises(ValueError, match="NaN"):
+        cache.touch("missing", nan)
+    assert cache.items() == [("a", b"1"), ("b", b"2")]  # same values, same order
+    assert rec.calls == []
+    clock.advance(10)
+    assert cache.get("a") is None  # the old deadline still holds
+
+
+def test_infinite_deadlines_are_ordinary(lru_impl: Impl, clock: FakeClock, rec: Recorder) -> None:
+    cache = make(lru_impl, clock, rec)
+    cache.set("never", b"1", float("inf"))
+    cache.set("past", b"2", float("-inf"))
+    clock.advance(10**12)
+    assert cache.get("never") == b"1"
+    assert cache.get("past") is None
+    assert cache.touch("never", float("-inf")) is True
+    assert cache.peek("never") is None
+    assert rec.calls == [("expire", "past", b"2"), ("expire", "never", b"1")]
+
+
 def test_delete(lru_impl: Impl, clock: FakeClock, rec: Recorder) -> None:
     cache = make(lru_impl, clock, rec)
     cache.set("a", b"1", T0 + 10)

@@ -44,11 +44,15 @@ class Model:
         return None if entry is None else entry[0]
 
     def set(self, key: str, value: bytes, deadline: float) -> None:
+        if deadline != deadline:
+            raise ValueError("deadline must be a number, not NaN")
         self.d.pop(key, None)
         self.d[key] = (value, deadline)
         self._make_room(key)
 
     def touch(self, key: str, deadline: float) -> bool:
+        if deadline != deadline:
+            raise ValueError("deadline must be a number, not NaN")
         entry = self._find(key)
         if entry is None:
             return False
@@ -103,6 +107,16 @@ def _twin(tag: str) -> Callable[..., Any]:
 KEYS = st.sampled_from(["a", "b", "c", "d", "e", "f", "g"])
 VALUES = st.binary(max_size=6)
 OFFSETS = st.integers(min_value=-2, max_value=8)  # whole seconds, so "exactly now" is common
+# Now and then a deadline that is no time at all, never, or always past.
+SPECIAL = st.sampled_from([None] * 6 + [float("nan"), float("inf"), float("-inf")])
+
+
+def outcome(call: Callable[[], Any]) -> Any:
+    """The result, or the exception's type and message."""
+    try:
+        return call()
+    except Exception as exc:  # noqa: BLE001 - the exception is what is compared
+        return ("raised", type(exc), str(exc))
 
 
 class LRUMachine(RuleBasedStateMachine):
@@ -131,14 +145,17 @@ class LRUMachine(RuleBasedStateMachine):
             )
 
     def same(self, call: Callable[[Any], Any]) -> Any:
-        results = [call(c) for c in self.caches]
+        results = [outcome(lambda c=c: call(c)) for c in self.caches]
         for name, result in zip(("model", *self.tags), results, strict=True):
             assert result == results[0], f"{name}: {result!r} != model {results[0]!r}"
         return results[0]
 
-    @rule(key=KEYS, value=VALUES, offset=OFFSETS)
-    def set(self, key: str, value: bytes, offset: int) -> None:
-        self.same(lambda c: c.set(key, value, self.clock.now + offset))
+    def deadline(self, offset: int, special: float | None) -> float:
+        return self.clock.now + offset if special is None else special
+
+    @rule(key=KEYS, value=VALUES, offset=OFFSETS, special=SPECIAL)
+    def set(self, key: str, value: bytes, offset: int, special: float | None) -> None:
+        self.same(lambda c: c.set(key, value, self.deadline(offset, special)))
 
     @rule(key=KEYS)
     def get(self, key: str) -> None:
@@ -148,9 +165,9 @@ class LRUMachine(RuleBasedStateMachine):
     def peek(self, key: str) -> None:
         self.same(lambda c: c.peek(key))
 
-    @rule(key=KEYS, offset=OFFSETS)
-    def touch(self, key: str, offset: int) -> None:
-        self.same(lambda c: c.touch(key, self.clock.now + offset))
+    @rule(key=KEYS, offset=OFFSETS, special=SPECIAL)
+    def touch(self, key: str, offset: int, special: float | None) -> None:
+        self.same(lambda c: c.touch(key, self.deadline(offset, special)))
 
     @rule(key=KEYS)
     def delete(self, key: str) -> None:

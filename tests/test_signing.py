@@ -160,23 +160,53 @@ def test_random_round_trips_match_hmac(signing_impl: Impl) -> None:
         assert signing_impl.unsign(signed, (b"wrong", key)) == value
 
 
-# ---- the compiled SHA-256, held to hashlib -------------------------------------
+# ---- the Signer's memo of signed values ------------------------------------------
 
 
-@pytest.mark.c_extension
-@pytest.mark.parametrize("portable", [True, False], ids=["portable", "in-use"])
-def test_compiled_sha256_matches_hashlib(portable: bool) -> None:
-    """Both compressions on 10,000 random keys and messages (scripts/check_sha256.py
-    runs millions); lengths cross every block boundary, texts every string kind."""
-    from fastsession import _signing_c
+def test_signing_an_id_again_reuses_the_result(signing_impl: Impl) -> None:
+    signer = signing_impl.Signer((b"keyboard cat",))
+    first = signer.sign("sid-1")
+    # The very same object: no second HMAC (a new computation builds a new str).
+    assert signer.sign("sid-1") is first
+    assert signer.sign("".join(["sid", "-1"])) is first  # equal text, another object
+    assert first == f"sid-1.{reference_mac(b'keyboard cat', 'sid-1')}"
+    assert signer.unsign(first) == "sid-1"
+    # Per Signer: another key signs the same id with its own MAC.
+    other = signing_impl.Signer((b"another cat",))
+    assert other.sign("sid-1") == f"sid-1.{reference_mac(b'another cat', 'sid-1')}"
+    assert signer.sign("sid-1") is first
 
-    rng = random.Random(99 + portable)
-    alphabets = ("abc.", "\x00\xff", "\u20ac\u0100", "\U0001f36a\ud800x")
-    for _ in range(10_000):
-        key = rng.randbytes(rng.randrange(0, 200))
-        alphabet = rng.choice(alphabets)
-        text = "".join(rng.choices(alphabet, k=rng.randrange(0, 300)))
-        assert _signing_c._hmac_sha256_b64(key, text, portable) == reference_mac(key, text)
+
+def test_the_memo_is_bounded_and_cleared_when_full(signing_impl: Impl) -> None:
+    signer = signing_impl.Signer((b"k",))
+    ids = [f"id-{i}" for i in range(4097)]
+    signed = [signer.sign(i) for i in ids[:4096]]  # exactly full
+    assert signer.sign(ids[0]) is signed[0] and signer.sign(ids[4095]) is signed[4095]
+    newest = signer.sign(ids[4096])  # one more: cleared at once, then kept
+    assert signer.sign(ids[4096]) is newest
+    again = signer.sign(ids[0])
+    assert again is not signed[0] and again == signed[0]
+    assert signer.sign(ids[1]) is not signed[1]
+    for value, result in zip(ids, signed, strict=False):
+        assert result == f"{value}.{reference_mac(b'k', value)}"
+
+
+def test_long_values_and_str_subclasses_are_not_remembered(signing_impl: Impl) -> None:
+    class Text(str):
+        def __eq__(self, other: object) -> bool:
+            return True  # would match any remembered id
+
+        def __hash__(self) -> int:
+            return hash("sid")
+
+    signer = signing_impl.Signer((b"k",))
+    kept = signer.sign("x" * 256)
+    assert signer.sign("x" * 256) is kept
+    long = signer.sign("x" * 257)
+    assert signer.sign("x" * 257) is not long and signer.sign("x" * 257) == long
+    remembered = signer.sign("sid")
+    forged = signer.sign(Text("other"))
+    assert forged == f"other.{reference_mac(b'k', 'other')}" != remembered
 
 
 # ---- fastsession.signing -------------------------------------------------------

@@ -1,5 +1,6 @@
 // Express bare or with express-session (its MemoryStore), for benchmarks/http_load.py.
-// The same two routes as benchmarks/apps.py: /read reads views, /write increments it.
+// The same routes as benchmarks/apps.py: /read reads views, /write increments it, and
+// /login/:user starts a session holding user and views = 1.
 'use strict';
 
 const express = require('express');
@@ -27,6 +28,13 @@ app.get('/write', (req, res) => {
   if (!withSession) return res.send('ok');
   req.session.views = (req.session.views || 0) + 1;
   res.send(String(req.session.views));
+});
+
+app.get('/login/:user', (req, res) => {
+  if (!withSession) return res.send('ok');
+  req.session.user = req.params.user;
+  req.session.views = 1;
+  res.send('1');
 });
 
 app.listen(port, '127.0.0.1');
