@@ -2,7 +2,9 @@
 spread over many sessions: ``SESSIONS`` sessions (100,000 by default) are created
 first, then every round visits ``CALLS`` of them in a random order, reading or
 incrementing a counter. MemoryStore and SQLiteStore always, RedisStore /
-AsyncRedisStore when a redis-server can be started, and Flask-Session on cachelib's
+AsyncRedisStore when a redis-server can be started, PostgresStore /
+AsyncPostgresStore (on psycopg_pool pools in autocommit mode, a PostgreSQL of the
+tests' kind with fsync=off) when PostgreSQL can be, and Flask-Session on cachelib's
 FileSystemCache (its filesystem store) as the peer of SQLite on one machine.
 
 Run: ``python -m pytest benchmarks/bench_stores.py``; set
@@ -106,6 +108,32 @@ def redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Population]:
 
 
 @pytest.fixture(scope="module")
+def postgres(loop: asyncio.AbstractEventLoop) -> Iterator[Population]:
+    from tests.postgres_server import BINDIR, PostgresServer
+
+    if BINDIR is None:
+        pytest.skip("no PostgreSQL on this machine")
+    from psycopg_pool import AsyncConnectionPool, ConnectionPool
+
+    from fastsession.stores.postgres import PostgresStore
+
+    server = PostgresServer()
+    server.start()
+    server.create_session_table()
+    options: dict[str, Any] = {"min_size": 2, "max_size": 8, "kwargs": {"autocommit": True}}
+    pool = ConnectionPool(server.conninfo, open=True, **options)
+    # The async variant's pool, opened on the loop that drives the ASGI rounds.
+    async_pool = AsyncConnectionPool(server.conninfo, open=False, **options)
+    loop.run_until_complete(async_pool.open(wait=True))
+    population = _fastsession_population(PostgresStore(pool))
+    population.store.async_pool = async_pool
+    yield population
+    loop.run_until_complete(async_pool.close())
+    pool.close()
+    server.remove()
+
+
+@pytest.fixture(scope="module")
 def flask_session_files(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Population]:
     flask = pytest.importorskip("flask")
     pytest.importorskip("flask_session")
@@ -138,6 +166,12 @@ def _async_redis(population: Population) -> apps.ASGIApp:
     from fastsession.stores.redis import AsyncRedisStore
 
     return _asgi(AsyncRedisStore(population.store.server.async_client()))
+
+
+def _async_postgres(population: Population) -> apps.ASGIApp:
+    from fastsession.stores.postgres import AsyncPostgresStore
+
+    return _asgi(AsyncPostgresStore(population.store.async_pool))
 
 
 def _flask_fastsession(population: Population) -> apps.WSGIApp:
@@ -175,6 +209,7 @@ VARIANTS = [
     Variant("wsgi", "fastsession-memory", "bare", "memory", lambda p: p.wsgi),  # type: ignore[union-attr]
     Variant("wsgi", "fastsession-sqlite", "bare", "sqlite", lambda p: p.wsgi),  # type: ignore[union-attr]
     Variant("wsgi", "fastsession-redis", "bare", "redis", lambda p: p.wsgi),  # type: ignore[union-attr]
+    Variant("wsgi", "fastsession-postgres", "bare", "postgres", lambda p: p.wsgi),  # type: ignore[union-attr]
     Variant("wsgi", "flask", "flask", None, _bare_flask),
     Variant("wsgi", "flask+fastsession-sqlite", "flask", "sqlite", _flask_fastsession),  # type: ignore[arg-type]
     Variant("wsgi", "flask+flask-session-files", "flask", "flask_session_files", lambda p: p.wsgi),  # type: ignore[union-attr]
@@ -182,6 +217,8 @@ VARIANTS = [
     Variant("asgi", "fastsession-memory", "bare", "memory", lambda p: _asgi(p.store)),  # type: ignore[union-attr]
     Variant("asgi", "fastsession-sqlite", "bare", "sqlite", lambda p: _asgi(p.store)),  # type: ignore[union-attr]
     Variant("asgi", "fastsession-redis-async", "bare", "redis", _async_redis),  # type: ignore[arg-type]
+    Variant("asgi", "fastsession-postgres", "bare", "postgres", lambda p: _asgi(p.store)),  # type: ignore[union-attr]
+    Variant("asgi", "fastsession-postgres-async", "bare", "postgres", _async_postgres),  # type: ignore[arg-type]
 ]
 
 CASES = [

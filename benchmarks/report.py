@@ -3,12 +3,11 @@
     python benchmarks/report.py [--quick] [--out DIR] [--no-http]
 
 Runs pytest-benchmark over all benchmarks/bench_*.py (bench_redis.py only when a
-redis-server can run, bench_postgres.py only when PostgreSQL can), then
-benchmarks/http_load.py, and prints one Markdown table of ratios from that run; writes
-it as report.md, the chart as report.svg and the raw results as JSON to --out (default
-.benchmarks/report/). Every middleware figure comes twice: with one replayed cookie,
-and on real traffic (--sessions stored sessions in-process, --http-sessions over HTTP,
-visited in turn).
+redis-server can run), then benchmarks/http_load.py, and prints one Markdown table of
+ratios from that run; writes it as report.md, the chart as report.svg and the raw
+results as JSON to --out (default .benchmarks/report/). Every middleware figure comes
+twice: with one replayed cookie, and on real traffic (--sessions stored sessions
+in-process, --http-sessions over HTTP, visited in turn).
 """
 
 from __future__ import annotations
@@ -75,22 +74,12 @@ def redis_can_run() -> bool:
     return shutil.which("redis-server") is not None
 
 
-def postgres_can_run() -> bool:
-    # Debian's postgresql keeps initdb off PATH, in /usr/lib/postgresql/<version>/bin.
-    return shutil.which("initdb") is not None or any(
-        Path("/usr/lib/postgresql").glob("*/bin/initdb")
-    )
-
-
 def bench_files() -> tuple[list[Path], list[str]]:
     """The bench_*.py files to run, and a note for each one left out."""
     files, notes = [], []
     for path in sorted(BENCH.glob("bench_*.py")):
         if path.name == "bench_redis.py" and not redis_can_run():
             notes.append("bench_redis.py left out: no redis-server on this machine")
-            continue
-        if path.name == "bench_postgres.py" and not postgres_can_run():
-            notes.append("bench_postgres.py left out: no PostgreSQL (initdb) on this machine")
             continue
         files.append(path)
     return files, notes

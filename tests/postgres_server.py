@@ -21,6 +21,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,11 @@ except ImportError:  # imported as tests.postgres_server, by the benchmarks
 # a timestamp without time zone written in the connection's TimeZone, and every
 # expiry test then shows that the store converts on the server, as it does.
 TIMEZONE = "Asia/Kolkata"
+
+# A role that may only use the session table, as docs/postgres.md advises: the store
+# contract runs as it, and revoking its grants makes every store call fail.
+APP_ROLE = "fastsession_app"
+APP_GRANTS = f'GRANT SELECT, INSERT, UPDATE, DELETE ON "session" TO {APP_ROLE}'
 
 # connect-pg-simple 10's table.sql, verbatim: the table the stores are tested on.
 CONNECT_PG_SIMPLE_TABLE_SQL = """\
@@ -158,6 +164,11 @@ class PostgresServer:
         return f"host={HOST} port={self.port} user=postgres dbname=postgres"
 
     @property
+    def app_conninfo(self) -> str:
+        """As APP_ROLE, which create_session_table() grants the session table's use."""
+        return f"host={HOST} port={self.port} user={APP_ROLE} dbname=postgres"
+
+    @property
     def url(self) -> str:
         return f"postgresql://postgres@{HOST}:{self.port}/postgres"
 
@@ -247,6 +258,33 @@ class PostgresServer:
             for statement in CONNECT_PG_SIMPLE_TABLE_SQL.split(";"):
                 if statement.strip():
                     admin.execute(statement)
+            role = admin.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (APP_ROLE,))
+            if role.fetchone() is None:
+                admin.execute(f"CREATE ROLE {APP_ROLE} LOGIN")
+            if schema is not None:
+                admin.execute(f'GRANT USAGE ON SCHEMA "{schema}" TO {APP_ROLE}')
+            admin.execute(APP_GRANTS)
+
+    def empty_session_table(self) -> None:
+        """The table of create_session_table(), emptied (made if it is not there yet)."""
+        with self.admin() as admin:
+            row = admin.execute("SELECT to_regclass('public.session')").fetchone()
+            if row is not None and row[0] is not None:
+                admin.execute('TRUNCATE "session"')
+                admin.execute(APP_GRANTS)
+                return
+        self.create_session_table()
+
+    @contextmanager
+    def grants_revoked(self) -> Iterator[type[BaseException]]:
+        """APP_ROLE may not touch the session table while the block runs."""
+        with self.admin() as admin:
+            admin.execute(f'REVOKE ALL ON "session" FROM {APP_ROLE}')
+        try:
+            yield psycopg.errors.InsufficientPrivilege
+        finally:
+            with self.admin() as admin:
+                admin.execute(APP_GRANTS)
 
     def describe_table(self, table: str, schema: str) -> list[Any]:
         """Columns, constraints and indexes of ``table`` (a quoted, qualified name), with
@@ -278,8 +316,8 @@ def postgres_server() -> Iterator[PostgresServer]:
 
 @pytest.fixture
 def postgres_db(postgres_server: PostgresServer) -> PostgresServer:
-    """The shared server with a fresh, empty connect-pg-simple table in public."""
-    postgres_server.create_session_table()
+    """The shared server with an empty connect-pg-simple table in public."""
+    postgres_server.empty_session_table()
     return postgres_server
 
 
@@ -294,6 +332,7 @@ def fault_postgres() -> Iterator[PostgresServer]:
 
 
 __all__ = [
+    "APP_ROLE",
     "CONNECT_PG_SIMPLE_TABLE_SQL",
     "TIMEZONE",
     "PostgresServer",

@@ -2,18 +2,21 @@
 over a real PostgreSQL, on connect-pg-simple's own table.sql: a psycopg connection
 (autocommit or not), a psycopg_pool pool, and a conninfo string, sync and async.
 
-Time passes for the stores by moving every row's ``expire`` back (no sleeping)."""
+The stores connect as a role that may only use the session table (docs/postgres.md's
+grants); time passes for them by moving every row's ``expire`` back (no sleeping), and
+revoking the role's grants is the backend fault every call must report as StoreError."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from typing import Any
 
 import psycopg
 import pytest
 from postgres_server import PostgresServer, postgres_db, postgres_server
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
-from store_contract import AsyncStoreContract, StandInSession, StoreContract
+from store_contract import AsyncStoreContract, FaultCause, StandInSession, StoreContract
 
 from fastsession.errors import StoreError
 from fastsession.stores.postgres import AsyncPostgresStore, PostgresStore
@@ -33,6 +36,9 @@ class PostgresContract(StoreContract):
     def advance(self, store: Any, seconds: float) -> None:
         self.server.shift_expiry(seconds)
 
+    def store_fault(self, store: Any) -> AbstractContextManager[FaultCause]:
+        return self.server.grants_revoked()
+
     def test_a_record_that_is_not_json_is_corrupt(self, store: Any) -> None:
         # The `sess` column is json: PostgreSQL refuses the write, so no such record
         # can be stored to be read back. The refusal is a StoreError, and nothing is kept.
@@ -47,7 +53,7 @@ class PostgresContract(StoreContract):
 class TestConnection(PostgresContract):
     @pytest.fixture
     def store(self, database: PostgresServer) -> Iterator[PostgresStore]:
-        with psycopg.connect(database.conninfo, autocommit=True) as conn:
+        with psycopg.connect(database.app_conninfo, autocommit=True) as conn:
             yield PostgresStore(conn, ttl=self.TTL)
 
 
@@ -56,7 +62,7 @@ class TestConnectionInTransactions(PostgresContract):
 
     @pytest.fixture
     def store(self, database: PostgresServer) -> Iterator[PostgresStore]:
-        with psycopg.connect(database.conninfo) as conn:
+        with psycopg.connect(database.app_conninfo) as conn:
             yield PostgresStore(conn, ttl=self.TTL)
             # Nothing left uncommitted between calls.
             assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
@@ -65,14 +71,14 @@ class TestConnectionInTransactions(PostgresContract):
 class TestPool(PostgresContract):
     @pytest.fixture
     def store(self, database: PostgresServer) -> Iterator[PostgresStore]:
-        with ConnectionPool(database.conninfo, min_size=1, max_size=2, open=True) as pool:
+        with ConnectionPool(database.app_conninfo, min_size=1, max_size=2, open=True) as pool:
             yield PostgresStore(pool, ttl=self.TTL)
 
 
 class TestConninfo(PostgresContract):
     @pytest.fixture
     def store(self, database: PostgresServer) -> Iterator[PostgresStore]:
-        store = PostgresStore(database.url, ttl=self.TTL)
+        store = PostgresStore(database.app_conninfo, ttl=self.TTL)
         yield store
         store.close()
 
@@ -84,7 +90,7 @@ class AsyncPostgresContract(AsyncStoreContract, PostgresContract):
 
 class TestAsyncConnection(AsyncPostgresContract):
     async def make_store(self) -> AsyncPostgresStore:
-        conn = await psycopg.AsyncConnection.connect(self.server.conninfo, autocommit=True)
+        conn = await psycopg.AsyncConnection.connect(self.server.app_conninfo, autocommit=True)
         self.conn = conn
         return AsyncPostgresStore(conn, ttl=self.TTL)
 
@@ -94,13 +100,13 @@ class TestAsyncConnection(AsyncPostgresContract):
 
 class TestAsyncConnectionInTransactions(TestAsyncConnection):
     async def make_store(self) -> AsyncPostgresStore:
-        self.conn = await psycopg.AsyncConnection.connect(self.server.conninfo)
+        self.conn = await psycopg.AsyncConnection.connect(self.server.app_conninfo)
         return AsyncPostgresStore(self.conn, ttl=self.TTL)
 
 
 class TestAsyncPool(AsyncPostgresContract):
     async def make_store(self) -> AsyncPostgresStore:
-        pool = AsyncConnectionPool(self.server.conninfo, min_size=1, max_size=2, open=False)
+        pool = AsyncConnectionPool(self.server.app_conninfo, min_size=1, max_size=2, open=False)
         await pool.open()
         self.pool = pool
         return AsyncPostgresStore(pool, ttl=self.TTL)
@@ -111,4 +117,4 @@ class TestAsyncPool(AsyncPostgresContract):
 
 class TestAsyncConninfo(AsyncPostgresContract):
     async def make_store(self) -> AsyncPostgresStore:
-        return AsyncPostgresStore(self.server.conninfo, ttl=self.TTL)
+        return AsyncPostgresStore(self.server.app_conninfo, ttl=self.TTL)

@@ -17,6 +17,7 @@ from typing import Any
 import psycopg
 import pytest
 from postgres_server import PostgresServer, postgres_db, postgres_server
+from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 from store_contract import StandInSession, SyncAdapter, iso_ms
 
@@ -398,6 +399,29 @@ def test_one_connection_shared_by_threads(postgres_db: PostgresServer) -> None:
         assert seen == [0] * 150  # each thread read back what it wrote
         assert store.length() == 150
     assert len(rows(postgres_db)) == 150
+
+
+def test_connections_with_the_application_s_row_factory(postgres_db: PostgresServer) -> None:
+    """Apps often give their pools ``row_factory=dict_row``; the store reads tuples anyway."""
+    with ConnectionPool(
+        postgres_db.conninfo, min_size=1, kwargs={"row_factory": dict_row}, open=True
+    ) as pool:
+        store = PostgresStore(pool, create_table_if_missing=True)
+        saved = session("s", 60, now=time.time(), views=1)
+        store.set("s", saved)
+        assert store.get("s") == saved.to_record()
+        assert list(store.all()) == ["s"] and store.length() == 1
+
+    async def run() -> None:
+        async with await psycopg.AsyncConnection.connect(
+            postgres_db.conninfo, autocommit=True, row_factory=dict_row
+        ) as conn:
+            store = AsyncPostgresStore(conn)
+            record = await store.get("s")
+            assert record is not None and record["views"] == 1
+            assert await store.length() == 1 and await store.prune() == 0
+
+    asyncio.run(run())
 
 
 @pytest.mark.parametrize(

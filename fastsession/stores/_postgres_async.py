@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 import psycopg
+from psycopg.rows import tuple_row
 
 from .._types import Record, StorableSession
 from . import AsyncStore
@@ -34,6 +35,16 @@ except ImportError:  # pragma: no cover - psycopg without psycopg-pool: no pools
 
 T = TypeVar("T")
 AsyncConn = psycopg.AsyncConnection[Any]
+Query = str | bytes
+
+
+async def _query(
+    conn: AsyncConn, sql: Query, params: tuple[Any, ...] | None = None
+) -> psycopg.AsyncCursor[tuple[Any, ...]]:
+    """Run a statement on a cursor of plain tuples (see postgres._query)."""
+    cursor = conn.cursor(row_factory=tuple_row)
+    await cursor.execute(sql, params)
+    return cursor
 
 
 class AsyncPostgresStore(PostgresStoreBase, AsyncStore):
@@ -150,12 +161,12 @@ class AsyncPostgresStore(PostgresStoreBase, AsyncStore):
 
         async def create(conn: AsyncConn) -> None:
             async with conn.transaction():
-                await conn.execute("SELECT pg_advisory_xact_lock(%s)", (options.create_lock_key,))
-                cursor = await conn.execute("SELECT to_regclass(%s)", (options.quoted_table,))
+                await _query(conn, "SELECT pg_advisory_xact_lock(%s)", (options.create_lock_key,))
+                cursor = await _query(conn, "SELECT to_regclass(%s)", (options.quoted_table,))
                 row = await cursor.fetchone()
                 if row is not None and row[0] is None:
                     for statement in options.ddl:
-                        await conn.execute(statement)
+                        await _query(conn, statement)
 
         async with self._table_lock:
             if not self._table_ready:
@@ -164,14 +175,14 @@ class AsyncPostgresStore(PostgresStoreBase, AsyncStore):
 
     async def _fetchone(self, operation: str, sql: str, params: tuple[Any, ...]) -> Any:
         async def work(conn: AsyncConn) -> Any:
-            cursor = await conn.execute(sql, params)
+            cursor = await _query(conn, sql, params)
             return await cursor.fetchone()
 
         return await self._run(operation, work)
 
     async def _execute(self, operation: str, sql: str, params: tuple[Any, ...]) -> None:
         async def work(conn: AsyncConn) -> None:
-            await conn.execute(sql, params)
+            await _query(conn, sql, params)
 
         await self._run(operation, work)
 
@@ -198,7 +209,7 @@ class AsyncPostgresStore(PostgresStoreBase, AsyncStore):
         sql = self.options.sql_all
 
         async def work(conn: AsyncConn) -> list[Any]:
-            cursor = await conn.execute(sql, (now_seconds(),))
+            cursor = await _query(conn, sql, (now_seconds(),))
             return await cursor.fetchall()
 
         rows = await self._run("SELECT", work)
@@ -216,7 +227,7 @@ class AsyncPostgresStore(PostgresStoreBase, AsyncStore):
         sql = self.options.sql_prune
 
         async def work(conn: AsyncConn) -> int:
-            cursor = await conn.execute(sql, (now_seconds(),))
+            cursor = await _query(conn, sql, (now_seconds(),))
             return cursor.rowcount
 
         return await self._attempt("DELETE", work)

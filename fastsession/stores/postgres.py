@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from typing import Any, ClassVar, TypeVar
 
 import psycopg
+from psycopg.rows import tuple_row
 
 from .._types import Record, StorableSession
 from . import Store
@@ -42,6 +43,17 @@ except ImportError:  # pragma: no cover - psycopg without psycopg-pool: no pools
 
 T = TypeVar("T")
 Conn = psycopg.Connection[Any]
+Query = str | bytes
+
+
+def _query(
+    conn: Conn, sql: Query, params: tuple[Any, ...] | None = None
+) -> psycopg.Cursor[tuple[Any, ...]]:
+    """Run a statement on a cursor of plain tuples, whatever row factory the
+    application gave its connections (``dict_row`` is common)."""
+    cursor = conn.cursor(row_factory=tuple_row)
+    cursor.execute(sql, params)
+    return cursor
 
 
 class PostgresStore(PostgresStoreBase, Store):
@@ -165,11 +177,11 @@ class PostgresStore(PostgresStoreBase, Store):
 
         def create(conn: Conn) -> None:
             with conn.transaction():
-                conn.execute("SELECT pg_advisory_xact_lock(%s)", (options.create_lock_key,))
-                row = conn.execute("SELECT to_regclass(%s)", (options.quoted_table,)).fetchone()
+                _query(conn, "SELECT pg_advisory_xact_lock(%s)", (options.create_lock_key,))
+                row = _query(conn, "SELECT to_regclass(%s)", (options.quoted_table,)).fetchone()
                 if row is not None and row[0] is None:
                     for statement in options.ddl:
-                        conn.execute(statement)
+                        _query(conn, statement)
 
         with self._table_lock:
             if not self._table_ready:
@@ -182,7 +194,7 @@ class PostgresStore(PostgresStoreBase, Store):
         sql = self.options.sql_get
 
         def work(conn: Conn) -> Any:
-            return conn.execute(sql, (sid, now_seconds())).fetchone()
+            return _query(conn, sql, (sid, now_seconds())).fetchone()
 
         row = self._run("SELECT", work)
         return None if row is None else load_record(row[0])
@@ -190,38 +202,38 @@ class PostgresStore(PostgresStoreBase, Store):
     def set(self, sid: str, session: StorableSession) -> None:
         params = (json_text(session), expire_for(session, self.options.ttl), sid)
         sql = self.options.sql_set
-        self._run("INSERT", lambda conn: conn.execute(sql, params))
+        self._run("INSERT", lambda conn: _query(conn, sql, params))
 
     def touch(self, sid: str, session: StorableSession) -> None:
         if self.options.disable_touch:
             return
         expire = expire_for(session, self.options.ttl)
         sql = self.options.sql_touch
-        self._run("UPDATE", lambda conn: conn.execute(sql, (expire, sid, now_seconds())))
+        self._run("UPDATE", lambda conn: _query(conn, sql, (expire, sid, now_seconds())))
 
     def destroy(self, sid: str) -> None:
         sql = self.options.sql_destroy
-        self._run("DELETE", lambda conn: conn.execute(sql, (sid,)))
+        self._run("DELETE", lambda conn: _query(conn, sql, (sid,)))
 
     def all(self) -> dict[str, Record]:
         sql = self.options.sql_all
-        rows = self._run("SELECT", lambda conn: conn.execute(sql, (now_seconds(),)).fetchall())
+        rows = self._run("SELECT", lambda conn: _query(conn, sql, (now_seconds(),)).fetchall())
         return {sid: load_record(text) for sid, text in rows}
 
     def length(self) -> int:
         sql = self.options.sql_length
-        row = self._run("SELECT", lambda conn: conn.execute(sql, (now_seconds(),)).fetchone())
+        row = self._run("SELECT", lambda conn: _query(conn, sql, (now_seconds(),)).fetchone())
         return 0 if row is None else int(row[0])
 
     def clear(self) -> None:
         sql = self.options.sql_clear
-        self._run("DELETE", lambda conn: conn.execute(sql, ()))
+        self._run("DELETE", lambda conn: _query(conn, sql, ()))
 
     def prune(self) -> int:
         """Delete the expired rows now (connect-pg-simple's ``pruneSessions``);
         returns how many. Failures are raised as StoreError."""
         sql = self.options.sql_prune
-        return self._attempt("DELETE", lambda conn: conn.execute(sql, (now_seconds(),)).rowcount)
+        return self._attempt("DELETE", lambda conn: _query(conn, sql, (now_seconds(),)).rowcount)
 
     def close(self) -> None:
         """Close the pool the store opened for a conninfo string (nothing else)."""
