@@ -92,6 +92,8 @@ def with_cookie(stored: bytes, fresh: bytes) -> bytes:
     end = cookie_end(stored)
     fresh_end = cookie_end(fresh)
     if end != -1 and fresh_end != -1:
+        if end == fresh_end and stored[:end] == fresh[:fresh_end]:
+            return stored  # the same cookie: the stored bytes kept, not copied
         return fresh[:fresh_end] + stored[end:]
     record = parse_record(stored)
     record["cookie"] = loads(fresh)["cookie"]

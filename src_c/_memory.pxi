@@ -67,6 +67,8 @@ cpdef bytes with_cookie(bytes stored, bytes fresh):
     cdef Py_ssize_t end = cookie_end(stored)
     cdef Py_ssize_t fresh_end = cookie_end(fresh)
     if end != -1 and fresh_end != -1:
+        if end == fresh_end and memcmp(<const char *>stored, <const char *>fresh, end) == 0:
+            return stored  # the same cookie: the stored bytes kept, not copied
         return fresh[:fresh_end] + stored[end:]
     record = parse_record(stored)
     record["cookie"] = _loads(fresh)["cookie"]
