@@ -46,7 +46,7 @@ cdef class MemoryCore:
         ms = getattr(cookie, "expires_ms", None)
         if ms is not None and _MIN_MS <= ms <= _MAX_MS:
             return ms / 1000
-        expires = cookie.expires
+        expires = None if ms is None and isinstance(cookie, CookieCore) else cookie.expires
         if expires is None:
             return (_clock_module.now() if self.clock is None else self.clock()) + self.ttl
         return expires.timestamp()
