@@ -207,12 +207,13 @@ def test_an_asgi_scope_without_path_is_the_root(on: Stack) -> None:
         await send({"type": "http.response.body", "body": b""})
 
     mw = on.fastsession.SessionMiddleware(app, secret=SECRET)
+    sent: list[Any] = []
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
     for scope in ({"type": "http", "path": "", "headers": []}, {"type": "http", "headers": []}):
-        sent: list[Any] = []
-
-        async def send(message: Any) -> None:
-            sent.append(message)
-
+        sent.clear()
         asyncio.run(mw(scope, None, send))
         (cookie,) = [v for k, v in sent[0]["headers"] if k == b"set-cookie"]
         assert b"; Path=/;" in cookie
