@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from . import _clock
+from ._model_py import CookieCore
 from ._types import LRULike, Record
 from .errors import CorruptSessionError, check_record
 from .record import dumps, loads
@@ -69,7 +70,8 @@ class MemoryCore:
         ms = getattr(cookie, "expires_ms", None)
         if ms is not None and _MIN_MS <= ms <= _MAX_MS:
             return ms / 1000  # type: ignore[no-any-return]
-        expires = cookie.expires
+        # The kernel's own cookie needs no public API to say it has no expiry.
+        expires = None if ms is None and isinstance(cookie, CookieCore) else cookie.expires
         if expires is None:
             clock = self.clock
             return (_clock.now() if clock is None else clock()) + self.ttl
@@ -92,6 +94,8 @@ def with_cookie(stored: bytes, fresh: bytes) -> bytes:
     end = cookie_end(stored)
     fresh_end = cookie_end(fresh)
     if end != -1 and fresh_end != -1:
+        if end == fresh_end and stored[:end] == fresh[:fresh_end]:
+            return stored  # the same cookie: the stored bytes kept, not copied
         return fresh[:fresh_end] + stored[end:]
     record = parse_record(stored)
     record["cookie"] = loads(fresh)["cookie"]

@@ -38,6 +38,14 @@ def _now_ms() -> int:
     return int(_clock.now() * 1000)
 
 
+# The compiled twin types these fields, so a wrong type is a TypeError when set;
+# here it is one where the field is used.
+def _typed(value: Any, kind: type, owner: str) -> Any:
+    if type(value) is not kind:
+        raise TypeError(f"{owner} must be {kind.__name__}, not {type(value).__name__}")
+    return value
+
+
 class CookieShape:
     """What a cookie's members give, prepared once per set of members: the JSON
     before and after ``expires``, the Set-Cookie cache key, and whether the
@@ -126,14 +134,15 @@ class CookieCore:
 
     def put(self, field: str, value: Any) -> None:
         """Set a stored member by its express name (unchecked)."""
-        self.fields[field] = value
+        _typed(self.fields, dict, "CookieCore.fields")[field] = value
         self.shape = None
 
     def get_shape(self) -> CookieShape:
+        fields = _typed(self.fields, dict, "CookieCore.fields")
         shape = self.shape
         if shape is None:
-            shape = self.shape = shape_of(self.fields)
-        return shape
+            shape = self.shape = shape_of(fields)
+        return _typed(shape, CookieShape, "CookieCore.shape")  # type: ignore[no-any-return]
 
     def to_json(self) -> bytes:
         """The stored cookie object: express's members, order and omissions."""
@@ -152,7 +161,7 @@ class CookieCore:
 
     def to_dict(self) -> dict[str, Any]:
         """`to_json` as a dict."""
-        fields = self.fields
+        fields = _typed(self.fields, dict, "CookieCore.fields")
         out: dict[str, Any] = {"originalMaxAge": self.original_ms}
         for k in _BEFORE_EXPIRES:
             if k in fields:
@@ -195,7 +204,7 @@ class SessionCore(dict[str, Any]):
     @property
     def id(self) -> str:
         """The session id (read-only; ``regenerate()`` gives a new one)."""
-        return self._id
+        return _typed(self._id, str, "SessionCore._id")  # type: ignore[no-any-return]
 
     def bind(self, sid: str, cookie: Any, data: Mapping[str, Any], state: Any) -> None:
         """Make this the session ``sid``: its cookie, data and request."""
@@ -215,7 +224,7 @@ class SessionCore(dict[str, Any]):
         """The data as JSON (without the cookie); a value JSON cannot hold names its key."""
         encoded = self.encoded
         if encoded is not None:
-            return encoded
+            return _typed(encoded, bytes, "SessionCore.encoded")  # type: ignore[no-any-return]
         if "cookie" in self:
             raise SerializationError('the session key "cookie" is reserved for the cookie')
         return encode_data(self)

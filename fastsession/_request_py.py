@@ -206,10 +206,11 @@ class RequestCore:
     # -- express's decisions ----------------------------------------------------------
 
     def is_modified(self, session: SessionCore, data: bytes) -> bool:
-        return self.original_id != session.id or self.original_data != data
+        original = _data(self.original_data, "original_data")
+        return self.original_id != session.id or original != data
 
     def is_saved(self, session: SessionCore, data: bytes) -> bool:
-        return self.original_id == session.id and self.saved_data == data
+        return self.original_id == session.id and _data(self.saved_data, "saved_data") == data
 
     def should_save(self, session: SessionCore, sid: str, data: bytes) -> bool:
         if not self.engine.save_uninitialized and self.saved_data is None and self.cookie_id != sid:
@@ -250,7 +251,8 @@ class RequestCore:
         ):
             return None
         data = session.encode()
-        if final and self.committed_data == data and self.committed_id == session.id:
+        committed = _data(self.committed_data, "committed_data")
+        if final and committed == data and self.committed_id == session.id:
             return None
         self.committed_id = session.id
         self.committed_data = data
@@ -415,6 +417,14 @@ def load_failed(exc: Exception) -> SessionError:
 def store_failed(op: str, exc: Exception) -> SessionError:
     logger.error("cannot store session: store %s() failed: %r", op, exc)
     return store_error(op, exc)
+
+
+def _data(value: Any, name: str) -> bytes | None:
+    # The compiled twin types the field (bytes or None): a wrong type is a
+    # TypeError when set; here it is one where the field is used.
+    if value is not None and type(value) is not bytes:
+        raise TypeError(f"RequestCore.{name} must be bytes or None, not {type(value).__name__}")
+    return value
 
 
 def _debug(msg: str, arg: Any) -> None:

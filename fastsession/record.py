@@ -81,7 +81,8 @@ def join(cookie_json: bytes, data_json: bytes) -> bytes:
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
-_iso_cache: tuple[int, str] = (-1, "")
+# A real entry, not a sentinel: (-1, "") was taken for the second before the epoch.
+_iso_cache: tuple[int, str] = (0, "1970-01-01T00:00:00")
 
 
 def format_iso(ms: int) -> str:

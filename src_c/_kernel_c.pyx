@@ -3,13 +3,15 @@
 # Compiled twin of the request kernel: one C unit, one .pxi per pure module it
 # mirrors (fastsession/_kernel_py.py gathers the pure twins and lists the
 # pairs). The pure modules are the spec; tests run every test on both twins and
-# tests/test_kernel_twins.py holds them equal on random input.
+# tests/test_kernel.py holds them equal on random input.
 #
 # Public CPython C API only: the model cores are cdef classes whose typed fields
 # the kernel reads directly; nothing reaches into another type's slots or into
 # other modules' private attributes.
 
 import logging
+
+from libc.string cimport memcmp
 
 from fastsession import _clock as _clock_module
 from fastsession.errors import CorruptSessionError, SerializationError, SessionError

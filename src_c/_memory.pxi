@@ -59,7 +59,7 @@ cdef class MemoryCore:
             ms = getattr(cookie, "expires_ms", None)
         if ms is not None and _MIN_MS <= ms <= _MAX_MS:
             return ms / 1000
-        expires = cookie.expires
+        expires = None if ms is None and isinstance(cookie, CookieCore) else cookie.expires
         if expires is None:
             return (_clock_module.now() if self.clock is None else self.clock()) + self.ttl
         return expires.timestamp()
@@ -81,6 +81,8 @@ cpdef bytes with_cookie(bytes stored, bytes fresh):
     cdef Py_ssize_t end = cookie_end(stored)
     cdef Py_ssize_t fresh_end = cookie_end(fresh)
     if end != -1 and fresh_end != -1:
+        if end == fresh_end and memcmp(<const char *>stored, <const char *>fresh, end) == 0:
+            return stored  # the same cookie: the stored bytes kept, not copied
         return fresh[:fresh_end] + stored[end:]
     record = parse_record(stored)
     record["cookie"] = _loads(fresh)["cookie"]

@@ -74,14 +74,24 @@ cdef class CookieCore:
 
     cdef public object expires_ms
     cdef public object original_ms
-    cdef public dict fields
+    cdef dict _fields
     cdef public CookieShape shape
 
     def __init__(self):
         self.expires_ms = None
         self.original_ms = None
-        self.fields = {"httpOnly": True, "path": "/"}
+        self._fields = {"httpOnly": True, "path": "/"}
         self.shape = None
+
+    @property
+    def fields(self):
+        """The stored members other than the lifetime, under express's names."""
+        return self._fields
+
+    @fields.setter
+    def fields(self, dict value not None):
+        # A property, not a public dict field: that would take None.
+        self._fields = value
 
     cpdef set_lifetime_ms(self, object ms):
         if ms is None:
@@ -104,12 +114,12 @@ cdef class CookieCore:
             self.set_lifetime_ms(self.original_ms)
 
     cpdef put(self, str field, object value):
-        self.fields[field] = value
+        self._fields[field] = value
         self.shape = None
 
     cpdef CookieShape get_shape(self):
         if self.shape is None:
-            self.shape = shape_of(self.fields)
+            self.shape = shape_of(self._fields)
         return self.shape
 
     cpdef bytes to_json(self):
@@ -125,7 +135,7 @@ cdef class CookieCore:
         ])
 
     cpdef dict to_dict(self):
-        cdef dict fields = self.fields
+        cdef dict fields = self._fields
         cdef dict out = {"originalMaxAge": self.original_ms}
         for k in _BEFORE_EXPIRES:
             if k in fields:
@@ -149,7 +159,7 @@ def cookie_from_fields(type cls not None, dict fields not None):
         cookie.original_ms = int(original)
     else:
         cookie.original_ms = None
-    cookie.fields = fields
+    cookie._fields = fields
     cookie.shape = None
     return cookie
 

@@ -66,30 +66,25 @@ class Impl:
         return f"{self.kernel}-{self.tag}"
 
 
-def _impl_params(kernel: str) -> list[Any]:
+def impl_params(kernel: str) -> list[Any]:
     return [
         pytest.param(Impl(kernel, "c"), id="c", marks=pytest.mark.c_extension),
         pytest.param(Impl(kernel, "py"), id="py"),
     ]
 
 
-@pytest.fixture(params=_impl_params("signing"))
+@pytest.fixture(params=impl_params("signing"))
 def signing_impl(request: pytest.FixtureRequest) -> Impl:
     return request.param  # type: ignore[no-any-return]
 
 
-@pytest.fixture(params=_impl_params("cookies"))
+@pytest.fixture(params=impl_params("cookies"))
 def cookies_impl(request: pytest.FixtureRequest) -> Impl:
     return request.param  # type: ignore[no-any-return]
 
 
-@pytest.fixture(params=_impl_params("lru"))
+@pytest.fixture(params=impl_params("lru"))
 def lru_impl(request: pytest.FixtureRequest) -> Impl:
-    return request.param  # type: ignore[no-any-return]
-
-
-@pytest.fixture(params=_impl_params("request"))
-def request_impl(request: pytest.FixtureRequest) -> Impl:
     return request.param  # type: ignore[no-any-return]
 
 

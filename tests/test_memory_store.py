@@ -23,11 +23,11 @@ from store_contract import (
 
 import fastsession
 import fastsession._clock
+from fastsession._speedups import cookie_end as _cookie_end
 from fastsession._types import Record, StorableSession
 from fastsession.errors import CorruptSessionError
 from fastsession.stores import AsyncStore, Store
 from fastsession.stores import memory as memory_module
-from fastsession._speedups import cookie_end as _cookie_end
 from fastsession.stores.memory import MemoryStore
 
 
