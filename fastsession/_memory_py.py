@@ -25,6 +25,7 @@ from .record import dumps, loads
 __all__ = ["MemoryCore", "cookie_end"]
 
 _HEAD = b'{"cookie":{'
+_COOKIE_MEMBER = b'"cookie":'
 # The epoch milliseconds a datetime can hold (years 1 to 9999).
 _MIN_MS = -62_135_596_800_000
 _MAX_MS = 253_402_300_799_999
@@ -117,6 +118,7 @@ def cookie_end(doc: bytes) -> int:
         if b"\\" in part or b"{" in part or b"[" in part:
             return -1
         if part.count(b'"') % 2 == 0:
-            return end + 1
+            # Unsure if a second "cookie" member follows: JSON reads the last one.
+            return end + 1 if doc.find(_COOKIE_MEMBER, end) == -1 else -1
         end = doc.find(b"}", end + 1)
     return -1

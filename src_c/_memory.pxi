@@ -2,6 +2,7 @@
 # invariants): MemoryStore's data path, records as JSON bytes in the LRU.
 
 cdef bytes _HEAD = b'{"cookie":{'
+cdef bytes _COOKIE_MEMBER = b'"cookie":'
 cdef Py_ssize_t _HEAD_LEN = 11
 cdef long long _MIN_MS = -62_135_596_800_000
 cdef long long _MAX_MS = 253_402_300_799_999
@@ -107,5 +108,6 @@ cpdef Py_ssize_t cookie_end(bytes doc) except -2:
         if c == b'"':
             quotes += 1
         elif c == b'}' and quotes % 2 == 0:
-            return i + 1
+            # Unsure if a second "cookie" member follows: JSON reads the last one.
+            return i + 1 if doc.find(_COOKIE_MEMBER, i) == -1 else -1
     return -1
