@@ -26,6 +26,7 @@ __all__ = ["MemoryCore", "cookie_end"]
 
 _HEAD = b'{"cookie":{'
 _COOKIE_MEMBER = b'"cookie":'
+_RECORD_START = b'{"cookie":'
 # The epoch milliseconds a datetime can hold (years 1 to 9999).
 _MIN_MS = -62_135_596_800_000
 _MAX_MS = 253_402_300_799_999
@@ -55,9 +56,12 @@ class MemoryCore:
             self.lru.set(sid, value, deadline)
 
     def touch(self, sid: str, session: Any) -> None:
-        # The session's record, for its cookie (the kernel hands over its data
-        # already encoded, in session.encoded, so this costs no serializing).
-        fresh = session.to_json()
+        cookie = session.cookie
+        if isinstance(cookie, CookieCore):
+            # The cookie alone, as a record without data: the stored data is kept.
+            fresh = _RECORD_START + cookie.to_json() + b"}"
+        else:
+            fresh = session.to_json()
         deadline = self.deadline(session)
         with self.lock:
             stored = self.lru.peek(sid)

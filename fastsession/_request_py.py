@@ -24,7 +24,14 @@ import logging
 from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any
 
-from ._model_py import CookieCore, SessionCore, cookie_from_fields
+from ._model_py import (
+    CookieCore,
+    CookieShape,
+    SessionCore,
+    _same_members,
+    cookie_from_fields,
+    shape_of,
+)
 from ._sid_py import SidReader
 from .errors import SessionError, check_record, store_error
 
@@ -51,6 +58,7 @@ class EngineCore:
         "genid", "new_cookie", "set_cookie_line", "secure_of",
         "resave", "rolling", "save_uninitialized", "unset_destroy",
         "store", "has_touch", "inline", "aget", "aset", "atouch", "adestroy",
+        "last_shape",
     )  # fmt: skip
 
     def __init__(
@@ -97,6 +105,18 @@ class EngineCore:
         self.aset = aset
         self.atouch = atouch
         self.adestroy = adestroy
+        # The members of the last stored cookie read, and their shape: a site's
+        # cookies share one layout, so most records need no shape_of().
+        self.last_shape: tuple[dict[str, Any], CookieShape] | None = None
+
+    def shape_for(self, fields: dict[str, Any]) -> CookieShape:
+        """``shape_of(fields)``, the last one reused while the members are the same."""
+        last = self.last_shape
+        if last is not None and _same_members(last[0], fields):
+            return last[1]
+        shape = shape_of(fields)
+        self.last_shape = (dict(fields), shape)
+        return shape
 
 
 class RequestCore:
@@ -174,6 +194,7 @@ class RequestCore:
         fields = dict(check_record(record))
         del record["cookie"]
         cookie = cookie_from_fields(self.engine.cookie_cls, fields)
+        cookie.shape = self.engine.shape_for(fields)
         session = self.attach(sid, cookie, record)
         self.original_data = data = session.encode()
         if not self.engine.resave:

@@ -3,6 +3,7 @@
 
 cdef bytes _HEAD = b'{"cookie":{'
 cdef bytes _COOKIE_MEMBER = b'"cookie":'
+cdef bytes _RECORD_START = b'{"cookie":'
 cdef Py_ssize_t _HEAD_LEN = 11
 cdef long long _MIN_MS = -62_135_596_800_000
 cdef long long _MAX_MS = 253_402_300_799_999
@@ -39,7 +40,12 @@ cdef class MemoryCore:
             lock.release()
 
     def touch(self, sid, session):
-        fresh = session.to_json()
+        cookie = session.cookie
+        if isinstance(cookie, CookieCore):
+            # The cookie alone, as a record without data: the stored data is kept.
+            fresh = _RECORD_START + (<CookieCore>cookie).to_json() + b"}"
+        else:
+            fresh = session.to_json()
         deadline = self.deadline(session)
         lock = self.lock
         lock.acquire()

@@ -34,6 +34,7 @@ cdef class EngineCore:
     cdef readonly object aset
     cdef readonly object atouch
     cdef readonly object adestroy
+    cdef public tuple last_shape
 
     def __init__(self, *, sids, session_key, id_key, session_cls, cookie_cls, genid,
                  new_cookie, set_cookie_line, secure_of, resave, rolling,
@@ -65,6 +66,16 @@ cdef class EngineCore:
         self.aset = aset
         self.atouch = atouch
         self.adestroy = adestroy
+        self.last_shape = None
+
+    cpdef CookieShape shape_for(self, dict fields):
+        """``shape_of(fields)``, the last one reused while the members are the same."""
+        last = self.last_shape
+        if last is not None and _same_members(<dict>last[0], fields):
+            return <CookieShape>last[1]
+        shape = shape_of(fields)
+        self.last_shape = (dict(fields), shape)
+        return shape
 
 
 cdef class RequestCore:
@@ -142,7 +153,8 @@ cdef class RequestCore:
         else:
             fields = dict(check_record(record))
         del record["cookie"]
-        cookie = cookie_from_fields(self.engine.cookie_cls, fields)
+        cdef CookieCore cookie = cookie_from_fields(self.engine.cookie_cls, fields)
+        cookie.shape = self.engine.shape_for(fields)
         session = self.attach(sid, cookie, record)
         data = session.encode()
         self.original_data = data
@@ -165,7 +177,12 @@ cdef class RequestCore:
         cdef EngineCore engine = self.engine
         cdef type cls = engine.session_cls
         cdef SessionCore session = _new(cls)
-        session.bind(sid, cookie, data, self)
+        # bind(), without the call: the object is new and its dict empty.
+        dict.update(session, data)
+        session._id = sid
+        session.cookie = cookie
+        session.state = self
+        session.encoded = None
         self.conn[engine.id_key] = sid
         self.conn[engine.session_key] = session
         self.original_id = sid
