@@ -93,21 +93,6 @@ def shape_of(fields: Mapping[str, Any]) -> CookieShape:
     return shape
 
 
-_MISSING = object()
-
-
-def _same_members(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
-    """The same members with values of the same types (True == 1, but each is
-    written differently): then they have the same shape."""
-    if len(a) != len(b):
-        return False
-    for key, value in a.items():
-        other = b.get(key, _MISSING)
-        if type(other) is not type(value) or other != value:
-            return False
-    return True
-
-
 class CookieCore:
     """The session cookie's lifetime and stored members."""
 

@@ -28,7 +28,6 @@ from ._model_py import (
     CookieCore,
     CookieShape,
     SessionCore,
-    _same_members,
     cookie_from_fields,
     shape_of,
 )
@@ -41,6 +40,21 @@ EMPTY_DATA = b"{}"
 """The data's JSON of a new session."""
 
 logger = logging.getLogger("fastsession")
+
+_MISSING = object()
+
+
+def _same_members(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+    """The same members with values of the same types (True == 1, but each is
+    written differently): then they have the same shape."""
+    if len(a) != len(b):
+        return False
+    for key, value in a.items():
+        other = b.get(key, _MISSING)
+        if type(other) is not type(value) or other != value:
+            return False
+    return True
+
 
 _START = frozenset({"http.response.start", "websocket.accept", "websocket.http.response.start"})
 

@@ -67,20 +67,6 @@ cpdef CookieShape shape_of(object fields):
     return shape
 
 
-cdef object _MISSING = object()
-
-
-cdef bint _same_members(dict a, dict b) except -1:
-    """The same members with values of the same types: the same shape."""
-    if len(a) != len(b):
-        return False
-    for key, value in a.items():
-        other = b.get(key, _MISSING)
-        if type(other) is not type(value) or other != value:
-            return False
-    return True
-
-
 cdef class CookieCore:
     """CookieCore()
 

@@ -6,6 +6,20 @@ cdef frozenset _START = frozenset(
     {"http.response.start", "websocket.accept", "websocket.http.response.start"}
 )
 EMPTY_DATA = b"{}"
+
+
+cdef object _MISSING = object()
+
+
+cdef bint _same_members(dict a, dict b) except -1:
+    """The same members with values of the same types: the same shape."""
+    if len(a) != len(b):
+        return False
+    for key, value in a.items():
+        other = b.get(key, _MISSING)
+        if type(other) is not type(value) or other != value:
+            return False
+    return True
 cdef bytes _EMPTY_DATA = EMPTY_DATA
 
 
