@@ -11,7 +11,7 @@
 
 import logging
 
-from libc.string cimport memcmp
+from libc.string cimport memchr, memcmp
 
 from fastsession import _clock as _clock_module
 from fastsession.errors import CorruptSessionError, SerializationError, SessionError
@@ -28,6 +28,7 @@ from fastsession.record import parse_iso as _parse_iso
 from orjson import dumps as _orjson_dumps
 from fastsession.record import ORJSON_OPTIONS as _ORJSON_OPTS
 
+from cpython.dict cimport PyDict_Contains, PyDict_DelItem, PyDict_Update
 from cpython.object cimport PyObject, PyTypeObject
 
 ctypedef object (*_newfunc)(PyTypeObject *, PyObject *, PyObject *)

@@ -96,17 +96,32 @@ cpdef bytes with_cookie(bytes stored, bytes fresh):
     return _dumps(record)
 
 
+cdef bint _contains(const char *p, Py_ssize_t n, const char *needle,
+                    Py_ssize_t m) noexcept nogil:
+    """Whether needle[:m] occurs in p[:n] (memmem is not on every platform)."""
+    cdef const char *end = p + n - m
+    cdef const char *at
+    while p <= end:
+        at = <const char *>memchr(p, needle[0], end - p + 1)
+        if at == NULL:
+            return False
+        if memcmp(at, needle, m) == 0:
+            return True
+        p = at + 1
+    return False
+
+
 cpdef Py_ssize_t cookie_end(bytes doc) except -2:
     """Where the leading cookie object of record JSON ends, or -1 if unsure."""
     if doc is None:
         raise TypeError("cookie_end() needs bytes, not None")
-    if not doc.startswith(_HEAD):
-        return -1
-    cdef const unsigned char *p = doc
+    cdef const char *p = doc
     cdef Py_ssize_t n = len(doc)
+    if n < _HEAD_LEN or memcmp(p, <const char *>_HEAD, _HEAD_LEN) != 0:
+        return -1
     cdef Py_ssize_t i
     cdef Py_ssize_t quotes = 0
-    cdef unsigned char c
+    cdef char c
     for i in range(_HEAD_LEN, n):
         c = p[i]
         if c == b'\\' or c == b'{' or c == b'[':
@@ -115,5 +130,7 @@ cpdef Py_ssize_t cookie_end(bytes doc) except -2:
             quotes += 1
         elif c == b'}' and quotes % 2 == 0:
             # Unsure if a second "cookie" member follows: JSON reads the last one.
-            return i + 1 if doc.find(_COOKIE_MEMBER, i) == -1 else -1
+            if _contains(p + i, n - i, <const char *>_COOKIE_MEMBER, 9):
+                return -1
+            return i + 1
     return -1

@@ -149,6 +149,10 @@ cdef class CookieCore:
 
 def cookie_from_fields(type cls not None, dict fields not None):
     """The cookie of a stored record's cookie object; takes ``fields`` over."""
+    return _cookie_from_fields(cls, fields)
+
+
+cdef CookieCore _cookie_from_fields(type cls, dict fields):
     if not issubclass(cls, CookieCore):
         raise TypeError(f"{cls.__name__} is not a CookieCore subclass")
     cdef CookieCore cookie = _new(cls)
@@ -192,7 +196,7 @@ cdef class SessionCore(dict):
     cpdef bytes encode(self):
         if self.encoded is not None:
             return self.encoded
-        if "cookie" in self:
+        if PyDict_Contains(self, "cookie"):
             raise SerializationError('the session key "cookie" is reserved for the cookie')
         try:
             return _orjson_dumps(self, None, _ORJSON_OPTS)

@@ -23,6 +23,28 @@ cdef bint _same_members(dict a, dict b) except -1:
 cdef bytes _EMPTY_DATA = EMPTY_DATA
 
 
+# The scope or environ is a dict (ASGI and WSGI say so); any other mapping
+# is served through its methods, as in the pure twin.
+cdef inline object _conn_get(object conn, object key):
+    if type(conn) is dict:
+        return (<dict>conn).get(key)
+    return conn.get(key)
+
+
+cdef inline object _conn_item(object conn, object key):
+    if type(conn) is dict:
+        return (<dict>conn)[key]
+    return conn[key]
+
+
+cdef inline int _conn_put(object conn, object key, object value) except -1:
+    if type(conn) is dict:
+        (<dict>conn)[key] = value
+    else:
+        conn[key] = value
+    return 0
+
+
 cdef class EngineCore:
     """EngineCore(*, sids, session_key, id_key, session_cls, cookie_cls, genid, new_cookie, set_cookie_line, secure_of, resave, rolling, save_uninitialized, unset_destroy, store, has_touch, inline, aget, aset, atouch, adestroy)
 
@@ -166,8 +188,11 @@ cdef class RequestCore:
             fields = dict(<dict>record["cookie"])
         else:
             fields = dict(check_record(record))
-        del record["cookie"]
-        cdef CookieCore cookie = cookie_from_fields(self.engine.cookie_cls, fields)
+        if type(record) is dict:
+            PyDict_DelItem(record, "cookie")
+        else:
+            del record["cookie"]
+        cdef CookieCore cookie = _cookie_from_fields(self.engine.cookie_cls, fields)
         cookie.shape = self.engine.shape_for(fields)
         session = self.attach(sid, cookie, record)
         data = session.encode()
@@ -192,13 +217,13 @@ cdef class RequestCore:
         cdef type cls = engine.session_cls
         cdef SessionCore session = _new(cls)
         # bind(), without the call: the object is new and its dict empty.
-        dict.update(session, data)
+        PyDict_Update(session, data)
         session._id = sid
         session.cookie = cookie
         session.state = self
         session.encoded = None
-        self.conn[engine.id_key] = sid
-        self.conn[engine.session_key] = session
+        _conn_put(self.conn, engine.id_key, sid)
+        _conn_put(self.conn, engine.session_key, session)
         self.original_id = sid
         return session
 
@@ -233,8 +258,8 @@ cdef class RequestCore:
     cpdef object should_destroy(self):
         cdef EngineCore engine = self.engine
         conn = self.conn
-        sid = conn.get(engine.id_key)
-        if not engine.unset_destroy or self.destroyed or conn.get(engine.session_key) is not None:
+        sid = _conn_get(conn, engine.id_key)
+        if not engine.unset_destroy or self.destroyed or _conn_get(conn, engine.session_key) is not None:
             return None
         return sid or None
 
@@ -242,9 +267,9 @@ cdef class RequestCore:
 
     cpdef SessionCore to_commit(self, bint final):
         conn = self.conn
-        session = conn.get(self.engine.session_key)
+        session = _conn_get(conn, self.engine.session_key)
         if not isinstance(session, SessionCore) or not isinstance(
-            conn.get(self.engine.id_key), str
+            _conn_get(conn, self.engine.id_key), str
         ):
             return None
         cdef SessionCore s = session
@@ -256,7 +281,7 @@ cdef class RequestCore:
         return s
 
     cpdef object header(self, SessionCore session):
-        sid = self.conn[self.engine.id_key]
+        sid = _conn_item(self.conn, self.engine.id_key)
         cookie = session.cookie
         cdef bint set_cookie = self.should_set_cookie(session, sid, self.committed_data)
         if set_cookie and cookie.fields.get("secure") and not self.is_secure():
@@ -284,7 +309,7 @@ cdef class RequestCore:
                     raise store_failed("destroy", exc) from exc
             return None
         line = None if final else self.header(session)
-        sid = self.conn[self.engine.id_key]
+        sid = _conn_item(self.conn, self.engine.id_key)
         cdef bytes data = self.committed_data
         if self.should_save(session, sid, data):
             _debug("saving session %s", session._id)
@@ -321,7 +346,7 @@ cdef class RequestCore:
                     raise store_failed("destroy", exc) from exc
             return None
         line = None if final else self.header(session)
-        sid = self.conn[engine.id_key]
+        sid = _conn_item(self.conn, engine.id_key)
         cdef bytes data = self.committed_data
         if self.should_save(session, sid, data):
             _debug("saving session %s", session._id)
