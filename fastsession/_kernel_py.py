@@ -8,13 +8,15 @@ pure twin              compiled twin           what it owns
 ``_model_py.py``       ``src_c/_model.pxi``    CookieCore, SessionCore
 ``_sid_py.py``         ``src_c/_sid.pxi``      SidReader: Cookie header → id
 ``_memory_py.py``      ``src_c/_memory.pxi``   MemoryCore: MemoryStore's data
-``_request_py.py``     ``src_c/_request.pxi``  EngineCore, RequestCore
+``_engine_py.py``      ``src_c/_engine.pxi``   EngineCore: a middleware's constants
+``_request_py.py``     ``src_c/_request.pxi``  RequestCore: one request's session
 =====================  ======================  =================================
 """
 
+from ._engine_py import EngineCore
 from ._memory_py import MemoryCore, cookie_end, parse_record, with_cookie
 from ._model_py import CookieCore, CookieShape, SessionCore, cookie_from_fields, shape_of
-from ._request_py import EMPTY_DATA, EngineCore, RequestCore, release
+from ._request_py import EMPTY_DATA, RequestCore, release
 from ._sid_py import HEADER_LEN_MAX, HEADERS_MAX, VERIFIED_MAX, SidReader
 
 __all__ = [

@@ -53,6 +53,7 @@ cdef object _DEBUG = logging.DEBUG
 include "_model.pxi"
 include "_sid.pxi"
 include "_memory.pxi"
+include "_engine.pxi"
 include "_request.pxi"
 
 __all__ = [

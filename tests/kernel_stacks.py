@@ -70,20 +70,24 @@ def _build() -> Stack:
 
 def _pure_copy() -> Stack:
     saved = {name: module for name, module in sys.modules.items() if _ours(name)}
-    env = os.environ.get("FASTSESSION_NO_EXTENSIONS")
+    # The pure copy is asked for on purpose: REQUIRE (set in CI) must not refuse it.
+    names = ("FASTSESSION_NO_EXTENSIONS", "FASTSESSION_REQUIRE_EXTENSIONS")
+    env = {name: os.environ.get(name) for name in names}
     for name in saved:
         del sys.modules[name]
     os.environ["FASTSESSION_NO_EXTENSIONS"] = "1"
+    os.environ.pop("FASTSESSION_REQUIRE_EXTENSIONS", None)
     try:
         return _build()
     finally:
         for name in [n for n in sys.modules if _ours(n)]:
             del sys.modules[name]
         sys.modules.update(saved)
-        if env is None:
-            del os.environ["FASTSESSION_NO_EXTENSIONS"]
-        else:
-            os.environ["FASTSESSION_NO_EXTENSIONS"] = env
+        for name, value in env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 _STACKS: dict[str, Stack] = {}
