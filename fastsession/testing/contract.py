@@ -1,218 +1,31 @@
-"""The store contract suite: the tests every session store passes, for any store's own tests.
-
-A store, shipped here or by a third party, proves it follows DESIGN.md's store
-protocol by subclassing one class in its pytest tests; pytest collects the
-subclass (name it ``Test...``) and runs every test of the contract on it::
-
-    # tests/test_my_store.py (pytest is needed; `import fastsession.testing` says so)
-    from collections.abc import Iterator
-    from contextlib import contextmanager
-    from typing import Any
-
-    import pytest
-    from fastsession.testing import StoreContract
-
-    from my_package import MyStore, MyBackendError
-
-    class TestMyStore(StoreContract):
-        @pytest.fixture
-        def store(self) -> Iterator[MyStore]:
-            store = MyStore(ttl=self.TTL)   # fresh and empty, configured with ttl=self.TTL
-            yield store
-            store.close()
-
-        def advance(self, store: Any, seconds: float) -> None:
-            ...                             # let `seconds` pass for the store's expiry
-
-        # Optional: make the store's backend fail, to check faults become StoreError.
-        @contextmanager
-        def store_fault(self, store: Any) -> Iterator[type[BaseException]]:
-            with my_backend_down():
-                yield MyBackendError        # the cause every StoreError must carry
-
-For an ``AsyncStore``, subclass ``AsyncStoreContract`` and implement
-``make_store()`` (and ``close_store()`` if needed) as coroutines instead of the
-``store`` fixture; the same tests then run through ``SyncAdapter`` on one event
-loop, ``self.run(coro)`` runs more coroutines on that loop (in ``advance``), and
-the concurrency test runs its writers as tasks on that loop instead of threads.
-
-The hooks, kept small on purpose:
-
-* ``store``: fixture giving a fresh, empty store configured with ``ttl=self.TTL``.
-* ``advance(store, seconds)``: make ``seconds`` of time pass as far as the
-  store's expiry is concerned. A fake clock advances it; a Redis store can
-  lower every key's TTL instead (``PTTL`` then ``PEXPIRE key pttl - ms``, which
-  deletes a key whose TTL reaches zero), so no test sleeps.
-* ``now()``: the time new sessions are created at (default: the library clock).
-* ``store_fault(store)`` (optional): a context manager inside which every call
-  on the store fails in its backend (a stopped server, a missing table, a
-  revoked permission); it yields the exception type (or tuple of types) each
-  ``StoreError`` must carry as its ``__cause__``. After the block the store
-  works again and has lost nothing. A subclass that does not override it runs
-  no fault tests (they are not collected for it, rather than skipped): a store
-  with no backend that can fail, like ``MemoryStore``, has nothing to show. Every
-  store shipped with fastsession that does I/O implements it.
-
-What the contract covers: get/set/touch/destroy/all/clear/length; expiry from
-the cookie and ``ttl`` for browser-session cookies; express-session's JSON
-kept byte for byte; unicode ids and data; concurrent writers; faults raised as
-``StoreError`` with their cause.
-
-The expiry tests keep at least a second of margin on both sides of every
-deadline, since stores such as Redis keep whole seconds; the exact boundary
-(``expires == now`` is expired) belongs to each store's own tests.
-
-``StandInSession`` is test data with the shape of ``fastsession.StorableSession``:
-``to_json()`` gives express-session's record JSON for a cookie of the given max
-age, or exactly the bytes it was given (to store a corrupt record).
-"""
+"""StoreContract: the tests every sync session store passes (see fastsession.testing)."""
 
 from __future__ import annotations
 
-import asyncio
-import inspect
 import json
 import threading
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
-from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
-try:
-    import pytest
-except ImportError as exc:  # pragma: no cover - exercised in a subprocess
-    raise ImportError(
-        "fastsession.testing is a pytest suite and needs pytest: pip install pytest"
-    ) from exc
+import pytest
 
 import fastsession._clock
-from fastsession._types import Record
 from fastsession.errors import CorruptSessionError, StoreError
-from fastsession.stores import AsyncStore, Store
+from fastsession.stores import Store
 
-__all__ = [
-    "RICH_DATA",
-    "AsyncStoreContract",
-    "FaultCause",
-    "Op",
-    "StandInCookie",
-    "StandInSession",
-    "StoreContract",
-    "SyncAdapter",
-    "iso_ms",
-    "to_js_json",
-]
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def iso_ms(ms: int) -> str:
-    """Epoch milliseconds as JS ``Date.toISOString()``."""
-    stamp = _EPOCH + timedelta(milliseconds=ms)
-    return stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
-
-
-def to_js_json(value: Any) -> bytes:
-    """``JSON.stringify`` for the plain data used here (no floats with integral values)."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-class StandInCookie:
-    def __init__(self, expires_ms: int | None, original_max_age_ms: int | None) -> None:
-        self.expires_ms = expires_ms
-        self.original_max_age_ms = original_max_age_ms
-
-    @property
-    def expires(self) -> datetime | None:
-        if self.expires_ms is None:
-            return None
-        return _EPOCH + timedelta(milliseconds=self.expires_ms)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "originalMaxAge": self.original_max_age_ms,
-            "expires": None if self.expires_ms is None else iso_ms(self.expires_ms),
-            "httpOnly": True,
-            "path": "/",
-        }
-
-
-class StandInSession:
-    """A StorableSession: id, cookie.expires, to_record(), to_json()."""
-
-    def __init__(
-        self,
-        sid: str,
-        data: dict[str, Any] | None = None,
-        *,
-        now: float,
-        max_age: float | None = 60,
-        raw_json: bytes | None = None,
-    ) -> None:
-        self.id = sid
-        self.data = dict(data or {})
-        now_ms = int(now * 1000)
-        max_age_ms = None if max_age is None else round(max_age * 1000)
-        self.cookie = StandInCookie(None if max_age_ms is None else now_ms + max_age_ms, max_age_ms)
-        self._raw_json = raw_json
-
-    def to_record(self) -> Record:
-        return {"cookie": self.cookie.to_dict(), **self.data}
-
-    def to_json(self) -> bytes:
-        if self._raw_json is not None:
-            return self._raw_json
-        return to_js_json(self.to_record())
-
-
-RICH_DATA: dict[str, Any] = {
-    "views": 3,
-    "user": {"id": 7, "name": "Zoë ✓ 𝄞", "roles": ["a", "b"]},
-    "ratio": 1.5,
-    "none": None,
-    "flag": False,
-    "text": 'quote " backslash \\ slash / newline \n tab \t',
-    "empty": {},
-}
-
-
-UNICODE_IDS = [
-    "ключ-сессии",
-    "🔑🍪",
-    "مفتاح",
-    "e\u0301",  # not the same id as "é" (no normalisation)
-    "é",
-    "tab\tand\u2028separator",
-]
-
-UNICODE_DATA: dict[str, Any] = {
-    "名前": "値",
-    "emoji": "🍪👩‍💻",
-    "rtl": "שלום",
-    "combining": "e\u0301",
-    "nul": "a\u0000b",
-    "separators": "\u2028\u2029",
-    "astral key 𝄞": ["𝄞", {"ü": "ß"}],
-}
-
-EXACT_DATA: dict[str, Any] = {
-    "big": 9007199254740991,
-    "negative": -42,
-    "fraction": 0.1,
-    "small": 1e-7,
-    "large": 1e21,
-    "escapes": '"\\/\b\f\n\r\t\u0001\u001f',
-    "html": "<script>&amp;</script>",
-    "nested": [[[]], {}, [{"a": [None, True, False]}]],
-    "order": {"z": 1, "a": 2, "m": 3},
-}
-
-Op = tuple[Any, ...]
-"""A store call for ``run_concurrently``: the method name, then its arguments."""
-
-FaultCause = type[BaseException] | tuple[type[BaseException], ...]
-
-_FAULT_TESTS = ("test_faults_are_store_errors_with_their_cause",)
+from .data import (
+    EXACT_DATA,
+    FAULT_TESTS,
+    RICH_DATA,
+    UNICODE_DATA,
+    UNICODE_IDS,
+    FaultCause,
+    Op,
+    StandInSession,
+    iso_ms,
+    to_js_json,
+)
 
 
 class StoreContract:
@@ -222,7 +35,7 @@ class StoreContract:
         # The fault tests exist for a subclass only when it can make its store fail.
         super().__init_subclass__(**kwargs)
         can_fail = cls.store_fault is not StoreContract.store_fault
-        for name in _FAULT_TESTS:
+        for name in FAULT_TESTS:
             if name not in cls.__dict__:
                 setattr(cls, name, getattr(StoreContract, name) if can_fail else None)
 
@@ -549,71 +362,3 @@ class StoreContract:
         store.set("bad", bad)
         with pytest.raises(CorruptSessionError):
             store.get("bad")
-
-
-class SyncAdapter:
-    """Calls an async store's methods from sync code, on one event loop."""
-
-    def __init__(self, store: AsyncStore, run: Callable[[Awaitable[Any]], Any]) -> None:
-        self.store = store
-        self._run = run
-
-    def __getattr__(self, name: str) -> Any:
-        attr = getattr(self.store, name)
-        if not callable(attr):
-            return attr
-
-        def call(*args: Any, **kwargs: Any) -> Any:
-            result = attr(*args, **kwargs)
-            assert inspect.isawaitable(result), f"{name}() of an async store must be awaited"
-            return self._run(result)
-
-        return call
-
-
-class AsyncStoreContract(StoreContract):
-    """The same contract for an ``AsyncStore``: implement ``make_store`` (a coroutine)."""
-
-    _runner: asyncio.Runner
-
-    async def make_store(self) -> AsyncStore:
-        raise NotImplementedError("subclasses build a fresh, empty store with ttl=self.TTL")
-
-    async def close_store(self, store: AsyncStore) -> None:
-        """Release what ``make_store`` opened (connections)."""
-
-    def run(self, awaitable: Awaitable[Any]) -> Any:
-        """Run a coroutine on the store's event loop (for ``advance``)."""
-        return self._runner.run(_awaited(awaitable))
-
-    @pytest.fixture
-    def store(self) -> Iterator[Any]:
-        with asyncio.Runner() as runner:
-            self._runner = runner
-            raw = runner.run(self.make_store())
-            try:
-                yield SyncAdapter(raw, self.run)
-            finally:
-                runner.run(self.close_store(raw))
-
-    def run_concurrently(self, store: Any, writers: list[list[Op]]) -> list[list[Any]]:
-        """The writers as tasks on the store's event loop, each awaiting its calls in order."""
-        raw = store.store
-
-        async def work(ops: list[Op]) -> list[Any]:
-            return [await getattr(raw, name)(*args) for name, *args in ops]
-
-        async def everyone() -> list[list[Any]]:
-            return list(await asyncio.gather(*(work(ops) for ops in writers)))
-
-        results: list[list[Any]] = self.run(everyone())
-        return results
-
-    def test_store_class(self, store: Any) -> None:
-        assert isinstance(store.store, AsyncStore)
-        for name in ("get", "set", "destroy", "touch", "all", "clear", "length"):
-            assert inspect.iscoroutinefunction(getattr(store.store, name)), name
-
-
-async def _awaited(awaitable: Awaitable[Any]) -> Any:
-    return await awaitable
