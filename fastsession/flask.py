@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Literal, cast
 
+import flask
 from flask import Flask
 from flask.sessions import SessionInterface, SessionMixin
 from flask.wrappers import Request, Response
@@ -35,7 +36,7 @@ from .secure import wsgi_secure_of
 from .session import Session
 from .tagged import Codec
 
-__all__ = ["FastSession", "FastSessionInterface", "FlaskSession"]
+__all__ = ["FastSession", "FastSessionInterface", "FlaskSession", "get_session"]
 
 
 if TYPE_CHECKING:  # a SessionMixin to type checkers; at run time a virtual subclass
@@ -54,6 +55,23 @@ class FlaskSession(_Base):
 
 
 SessionMixin.register(FlaskSession)
+
+
+def get_session() -> FlaskSession:
+    """``flask.session``, typed as what it is, for ``session.regenerate()`` and the
+    other express methods (``flask.session`` is typed as Flask's ``SessionMixin``).
+
+    A ``RuntimeError`` outside a request, or when the app's sessions are not
+    fastsession's (``FastSession(app)`` not called).
+    """
+    proxy: Any = flask.session
+    session = proxy._get_current_object()  # the object behind the context-local proxy
+    if not isinstance(session, FlaskSession):
+        raise RuntimeError(
+            f"the session is a {type(session).__name__}, not fastsession's: "
+            "install FastSession(app) first (or the path is outside the cookie's)"
+        )
+    return session
 
 
 class FastSessionInterface(SessionInterface):

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Literal, cast
 
+import quart
 from quart import Quart
 from quart.sessions import SessionInterface, SessionMixin
 from quart.wrappers import BaseRequestWebsocket, Response
@@ -35,7 +36,7 @@ from .secure import asgi_secure_of
 from .session import AsyncSession
 from .tagged import Codec
 
-__all__ = ["FastSession", "FastSessionInterface", "QuartSession"]
+__all__ = ["FastSession", "FastSessionInterface", "QuartSession", "get_session"]
 
 if TYPE_CHECKING:  # a SessionMixin to type checkers; at run time a virtual subclass
     # ``new`` is read-only here: the kernel knows whether the session is new.
@@ -54,6 +55,23 @@ class QuartSession(_Base):
 
 
 SessionMixin.register(QuartSession)
+
+
+def get_session() -> QuartSession:
+    """``quart.session``, typed as what it is, for ``session.regenerate()`` and the
+    other express methods (``quart.session`` is typed as Flask's ``SessionMixin``).
+
+    A ``RuntimeError`` outside a request, or when the app's sessions are not
+    fastsession's (``FastSession(app)`` not called).
+    """
+    proxy: Any = quart.session
+    session = proxy._get_current_object()  # the object behind the context-local proxy
+    if not isinstance(session, QuartSession):
+        raise RuntimeError(
+            f"the session is a {type(session).__name__}, not fastsession's: "
+            "install FastSession(app) first (or the path is outside the cookie's)"
+        )
+    return session
 
 
 class FastSessionInterface(SessionInterface):
