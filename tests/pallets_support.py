@@ -70,3 +70,13 @@ def sid_of(line: str, *secrets: str) -> str | None:
 
 def is_deletion(line: str) -> bool:
     return attributes(line).get("expires") == "Thu, 01 Jan 1970 00:00:00 GMT"
+
+
+def interop_view(side: str, session: Any) -> dict[str, Any]:
+    """The JSON body of tests/interop/app.mjs's routes, for a Flask or Quart session."""
+    return {
+        "side": side,
+        "sid": session.id,
+        "views": session.get("views"),
+        "user": session.get("user"),
+    }

@@ -12,26 +12,32 @@ from typing import Any
 
 import httpx
 import pytest
-from app_servers import WaitressThread
+from app_servers import ExpressApp, WaitressThread, require_node
 from flask import Flask, flash, get_flashed_messages, redirect, request, session
 from flask.sessions import SessionMixin
+from interop_apps import COOKIE_FIELDS, MAX_AGE, NAME, NEW, OLD, call, pair
 from markupsafe import Markup
 from pallets_support import (
     OLD_SECRET,
     SECRET,
     TAGGED_VALUES,
     attributes,
+    interop_view,
     is_deletion,
     load_example,
     set_cookies,
     sid_of,
 )
+from redis_server import RedisServer, redis_db, redis_server
 from werkzeug.wrappers import Response
 
 from fastsession import MemoryStore, Session
 from fastsession.errors import SerializationError
 from fastsession.flask import FastSession, FlaskSession, get_session
+from fastsession.stores.redis import RedisStore
 from fastsession.stores.sqlite import SQLiteStore
+
+__all__ = ["redis_db", "redis_server"]  # the helper's fixtures, used here
 
 
 def make_app(store: Any = None, config: dict[str, Any] | None = None, **options: Any) -> Flask:
@@ -473,3 +479,87 @@ def test_sessions_expire_with_the_permanent_lifetime_under_waitress() -> None:
         assert body["user"] is None and body["sid"] != sid
     finally:
         server.stop()
+
+
+# ------------------------------------------------------------ shared with Express through Redis
+
+
+def interop_app(secrets: list[str], store: Any) -> Flask:
+    """tests/interop/app.mjs's routes on Flask, configured as the Express app is."""
+    app = Flask(__name__)
+    FastSession(app, secret=secrets, store=store, name=NAME, cookie={"max_age": MAX_AGE})
+
+    @app.get("/whoami")
+    def whoami() -> dict[str, Any]:
+        return interop_view("flask", get_session())
+
+    @app.post("/views")
+    def views() -> dict[str, Any]:
+        session["views"] = (session.get("views") or 0) + 1
+        return interop_view("flask", get_session())
+
+    @app.post("/login")
+    def login() -> dict[str, Any]:
+        session["user"] = request.args["user"]
+        return interop_view("flask", get_session())
+
+    @app.post("/logout")
+    def logout() -> dict[str, Any]:
+        get_session().destroy()
+        return {"side": "flask", "sid": None}
+
+    return app
+
+
+class FlaskAndExpress:
+    def __init__(self, redis: RedisServer, secrets: list[str]) -> None:
+        self.client = redis.client()
+        self.servers = {
+            "express": ExpressApp(redis.url, secrets, name=NAME, max_age_ms=MAX_AGE * 1000),
+            "flask": WaitressThread(interop_app(secrets, RedisStore(self.client))),
+        }
+        for server in self.servers.values():
+            server.start()
+
+    def url(self, side: str, path: str) -> str:
+        return str(self.servers[side].url) + path
+
+    def stop(self) -> None:
+        for server in self.servers.values():
+            server.stop()
+        self.client.close()
+
+
+@pytest.fixture(scope="module")
+def with_express(redis_server: RedisServer) -> Iterator[FlaskAndExpress]:
+    require_node()
+    apps = FlaskAndExpress(redis_server, [NEW, OLD])
+    yield apps
+    apps.stop()
+
+
+@pytest.mark.redis
+@pytest.mark.node
+@pytest.mark.parametrize("first", ["express", "flask"])
+def test_a_redis_session_shared_with_express(
+    first: str, with_express: FlaskAndExpress, redis_db: RedisServer
+) -> None:
+    other = "flask" if first == "express" else "express"
+    with httpx.Client(timeout=10) as browser:
+        body, cookie = call(browser, with_express, first, "POST", "/login?user=ann")
+        assert cookie is not None and body["user"] == "ann"
+        sid = body["sid"]
+        assert sid_of(cookie, NEW) == sid  # signed with the first secret on both sides
+        for n, side in enumerate([other, first, other], start=1):
+            body, again = call(browser, with_express, side, "POST", "/views")
+            assert (body["sid"], body["views"], body["user"]) == (sid, n, "ann")
+            # The same signed cookie, whoever sends it (both set it: maxAge, modified).
+            assert again is not None and pair(again) == pair(cookie)
+            record = json.loads(redis_db.admin().get(f"sess:{sid}"))
+            assert list(record) == ["cookie", "user", "views"] and record["views"] == n
+            assert list(record["cookie"]) == COOKIE_FIELDS
+        body, _ = call(browser, with_express, other, "POST", "/logout")
+        assert body["sid"] is None
+        assert redis_db.admin().exists(f"sess:{sid}") == 0
+        body, _ = call(browser, with_express, first, "GET", "/whoami")
+        assert body["user"] is None and body["sid"] != sid
