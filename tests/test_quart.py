@@ -229,7 +229,9 @@ def test_permanent_cookie_and_vary() -> None:
 
 
 def test_config_and_explicit_options() -> None:
-    from_config = make_app(config={"SESSION_COOKIE_NAME": "q.sid", "SESSION_COOKIE_SAMESITE": "Lax"})
+    from_config = make_app(
+        config={"SESSION_COOKIE_NAME": "q.sid", "SESSION_COOKIE_SAMESITE": "Lax"}
+    )
     explicit = make_app(
         config={"SESSION_COOKIE_NAME": "q.sid"}, name="connect.sid", cookie={"same_site": "strict"}
     )
