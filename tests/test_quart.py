@@ -432,3 +432,17 @@ def test_a_redis_session_shared_with_express(
         assert body["sid"] is None and redis_db.admin().exists(f"sess:{sid}") == 0
         body, _ = call(browser, with_express, first, "GET", "/whoami")
         assert body["user"] is None and body["sid"] != sid
+
+
+def test_a_store_that_cannot_be_reached_is_a_server_error() -> None:
+    import redis.asyncio
+    from redis_server import free_port
+
+    async def scenario() -> None:
+        client = redis.asyncio.Redis(host="127.0.0.1", port=free_port(), socket_timeout=1)
+        app = make_app(AsyncRedisStore(client))
+        response = await app.test_client().get("/count")
+        assert response.status_code == 500
+        assert set_cookies(response.headers, "session") == []
+
+    run(scenario)
