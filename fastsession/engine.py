@@ -35,12 +35,22 @@ def is_async_store(store: Any) -> bool:
 
 
 def make_engine(
-    opts: Options, *, asgi: bool, secure_of: Callable[[Any], bool]
+    opts: Options,
+    *,
+    asgi: bool,
+    secure_of: Callable[[Any], bool],
+    session_cls: type[Session] | type[AsyncSession] | None = None,
 ) -> _speedups.EngineCore:
     """The kernel's constants for one middleware (``asgi``: the ASGI one).
 
-    ``secure_of(conn)`` says whether a request came over TLS.
+    ``secure_of(conn)`` says whether a request came over TLS; ``session_cls``
+    is the session class the requests get (a framework's subclass of `Session`
+    or `AsyncSession`; by default the one of the protocol).
     """
+    if session_cls is None:
+        session_cls = AsyncSession if asgi else Session
+    elif not issubclass(session_cls, AsyncSession if asgi else Session):
+        raise TypeError(f"session_cls must subclass {'AsyncSession' if asgi else 'Session'}")
     store = opts.store if opts.store is not None else MemoryStore()
     if not asgi and is_async_store(store):
         raise TypeError("option 'store': a WSGI app needs a sync Store, not an AsyncStore")
@@ -51,7 +61,7 @@ def make_engine(
         sids=_speedups.SidReader(opts.name, _speedups.lookup, signer.unsign),
         session_key="session" if asgi else "fastsession.session",
         id_key="session_id" if asgi else "fastsession.session_id",
-        session_cls=AsyncSession if asgi else Session,
+        session_cls=session_cls,
         cookie_cls=Cookie,
         genid=opts.genid,
         new_cookie=new_cookie,
