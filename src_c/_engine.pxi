@@ -22,8 +22,9 @@ cdef class EngineCore:
     cdef readonly SidReader sids
     cdef readonly str session_key
     cdef readonly str id_key
-    cdef readonly type session_cls
-    cdef readonly type cookie_cls
+    # Classes (a metaclass such as ABCMeta is fine), checked in __init__.
+    cdef readonly object session_cls
+    cdef readonly object cookie_cls
     cdef readonly object genid
     cdef readonly object new_cookie
     cdef readonly object set_cookie_line

@@ -40,7 +40,7 @@ cdef extern from "Python.h":
 cdef tuple _NO_ARGS = ()
 
 
-cdef inline object _new(type cls):
+cdef inline object _new(object cls):
     # cls.__new__(cls) without the Python-level call: the type's own tp_new
     # (a subclass of ours inherits our cdef class's), through the stable API.
     cdef _newfunc new = <_newfunc>PyType_GetSlot(<PyTypeObject *>cls, Py_tp_new)

@@ -147,14 +147,14 @@ cdef class CookieCore:
         return out
 
 
-def cookie_from_fields(type cls not None, dict fields not None):
+def cookie_from_fields(cls, dict fields not None):
     """The cookie of a stored record's cookie object; takes ``fields`` over."""
     return _cookie_from_fields(cls, fields)
 
 
-cdef CookieCore _cookie_from_fields(type cls, dict fields):
-    if not issubclass(cls, CookieCore):
-        raise TypeError(f"{cls.__name__} is not a CookieCore subclass")
+cdef CookieCore _cookie_from_fields(object cls, dict fields):
+    if not isinstance(cls, type) or not issubclass(cls, CookieCore):
+        raise TypeError(f"{cls!r} is not a CookieCore subclass")
     cdef CookieCore cookie = _new(cls)
     expires = fields.pop("expires", None)
     cookie.expires_ms = _parse_iso(expires) if isinstance(expires, str) else None

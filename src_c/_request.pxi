@@ -133,14 +133,9 @@ cdef class RequestCore:
 
     cpdef SessionCore attach(self, str sid, object cookie, object data):
         cdef EngineCore engine = self.engine
-        cdef type cls = engine.session_cls
+        cls = engine.session_cls
         cdef SessionCore session = _new(cls)
-        # bind(), without the call: the object is new and its dict empty.
-        PyDict_Update(session, data)
-        session._id = sid
-        session.cookie = cookie
-        session.state = self
-        session.encoded = None
+        session.bind(sid, cookie, data, self)  # a subclass may extend bind()
         _conn_put(self.conn, engine.id_key, sid)
         _conn_put(self.conn, engine.session_key, session)
         self.original_id = sid

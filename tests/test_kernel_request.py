@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import abc
 import subprocess
 import sys
 from typing import Any
@@ -410,3 +411,36 @@ def _refused(impl: Impl, field: str, value: Any) -> bool:
 def test_twins_refuse_the_same_values(field: str, value: Any) -> None:
     refused = [_refused(impl, field, value) for impl in TWINS]
     assert refused == [value is not None] * 2, (field, value)
+
+
+@pytest.mark.parametrize("impl", BOTH)
+def test_session_and_cookie_classes_with_a_metaclass_are_accepted(impl: Impl) -> None:
+    # Framework mixins are often ABCs: a class whose metaclass is ABCMeta is a class.
+    class Meta(abc.ABCMeta):
+        pass
+
+    class MySession(impl.SessionCore, metaclass=Meta):  # type: ignore[misc]
+        __slots__ = ()
+
+    class MyCookie(impl.CookieCore, metaclass=Meta):  # type: ignore[misc]
+        __slots__ = ()
+
+    engine = engine_of(impl)
+    engine = impl.EngineCore(
+        **{name: getattr(engine, name) for name in _ENGINE_ARGS},
+        session_cls=MySession,
+        cookie_cls=MyCookie,
+    )
+    request = request_of(impl, engine)
+    session = request.inflate("sid", {"cookie": {"originalMaxAge": None}, "n": 1})
+    assert type(session) is MySession and type(session.cookie) is MyCookie
+    assert dict(session) == {"n": 1}
+    with pytest.raises(TypeError):
+        impl.cookie_from_fields(object(), {})
+
+
+_ENGINE_ARGS = (
+    "sids", "session_key", "id_key", "genid", "new_cookie", "set_cookie_line", "secure_of",
+    "resave", "rolling", "save_uninitialized", "unset_destroy", "store", "has_touch",
+    "inline", "aget", "aset", "atouch", "adestroy",
+)  # fmt: skip
