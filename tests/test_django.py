@@ -14,9 +14,9 @@ from http.cookies import SimpleCookie
 from typing import Any
 
 import pytest
-from django_support import PASSWORD, migrate, remove_database
 from django.core.exceptions import ImproperlyConfigured
 from django.test import AsyncClient, Client, override_settings
+from django_support import PASSWORD, migrate, remove_database
 
 from fastsession.django import SessionMiddleware, default_store, django_options
 from fastsession.signing import sign
