@@ -80,7 +80,7 @@ def logout_view(request: HttpRequest) -> HttpResponse:
 @csrf_exempt
 async def alogout_view(request: HttpRequest) -> HttpResponse:
     await alogout(request)
-    return _state(request, data=dict(await request.session.aitems()))  # type: ignore[attr-defined]
+    return _state(request, data=dict(await request.session.aitems()))
 
 
 def add_message(request: HttpRequest) -> HttpResponse:
