@@ -53,7 +53,7 @@ from .options import Options, build_options
 from .secure import forwarded_https
 from .stores.memory import MemoryStore
 
-__all__ = ["DjangoSession", "SessionMiddleware", "default_store", "django_options"]
+__all__ = ["DjangoSession", "SessionMiddleware", "default_store", "django_options", "get_session"]
 
 _REQUEST = "django.request"
 _DEFAULT_STORE: MemoryStore | None = None
@@ -65,6 +65,17 @@ def default_store() -> MemoryStore:
     if _DEFAULT_STORE is None:
         _DEFAULT_STORE = MemoryStore()
     return _DEFAULT_STORE
+
+
+def get_session(request: HttpRequest) -> DjangoSession:
+    """``request.session``, typed as what it is (django-stubs types it ``SessionBase``)."""
+    session = getattr(request, "session", None)
+    if not isinstance(session, DjangoSession):
+        raise LookupError(
+            "request.session is not fastsession's: is fastsession.django.SessionMiddleware "
+            "in settings.MIDDLEWARE (in place of Django's)?"
+        )
+    return session
 
 
 def django_options() -> tuple[dict[str, Any], int]:

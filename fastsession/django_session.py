@@ -272,8 +272,9 @@ class DjangoSession:
 
     @classmethod
     def clear_expired(cls) -> None:
-        """Nothing to do: every store expires its records itself (Redis TTL, the
-        memory LRU's deadlines, SQLite and PostgreSQL on read and by prune())."""
+        """Nothing to do: every store expires its records itself (Redis's TTL, the
+        memory LRU's deadlines; SQLite and PostgreSQL never return an expired
+        record, and remove them with ``sweep()`` and ``prune()``)."""
 
     # -- the store: async -------------------------------------------------------------------
 

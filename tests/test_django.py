@@ -15,10 +15,17 @@ from typing import Any
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
-from django.test import AsyncClient, Client, override_settings
+from django.http import HttpRequest, HttpResponse
+from django.test import AsyncClient, Client, RequestFactory, override_settings
 from django_support import PASSWORD, migrate, remove_database
 
-from fastsession.django import SessionMiddleware, default_store, django_options
+from fastsession.django import (
+    DjangoSession,
+    SessionMiddleware,
+    default_store,
+    django_options,
+    get_session,
+)
 from fastsession.signing import sign
 from fastsession.stores.memory import MemoryStore
 
@@ -355,3 +362,18 @@ def test_no_secret_key_is_refused() -> None:
         pytest.raises(ImproperlyConfigured, match="SECRET_KEY"),
     ):
         django_options()
+
+
+def test_get_session_is_request_session_typed() -> None:
+    seen: list[DjangoSession] = []
+
+    def view(request: HttpRequest) -> HttpResponse:
+        seen.append(get_session(request))
+        return HttpResponse("ok")
+
+    request = RequestFactory().get("/")
+    with pytest.raises(LookupError, match="fastsession.django.SessionMiddleware"):
+        get_session(request)
+    with override_settings(FASTSESSION={"store": MemoryStore()}):
+        SessionMiddleware(view)(request)
+    assert seen == [request.session] and seen[0].fastsession.cookie.max_age is not None
