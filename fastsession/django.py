@@ -106,13 +106,10 @@ def django_options() -> tuple[dict[str, Any], int]:
     try:
         if callable(cookie) and not isinstance(cookie, Mapping):
             factory = cookie
-            config["cookie"] = lambda conn: {
-                **defaults,
-                **normalize_cookie_options(factory(conn[_REQUEST])),
-            }
+            config["cookie"] = lambda conn: _merged(defaults, factory(conn[_REQUEST]))
             age = None
         else:
-            config["cookie"] = merged = {**defaults, **normalize_cookie_options(cookie)}
+            config["cookie"] = merged = _merged(defaults, cookie)
             age = merged.get("max_age")
     except (TypeError, ValueError) as exc:
         raise ImproperlyConfigured(f"settings.FASTSESSION: {exc}") from exc
@@ -124,6 +121,13 @@ def django_options() -> tuple[dict[str, Any], int]:
         config["genid"] = lambda conn: genid(conn[_REQUEST])
     cookie_age = int(age) if isinstance(age, (int, float)) else int(settings.SESSION_COOKIE_AGE)
     return config, cookie_age
+
+
+def _merged(defaults: Mapping[str, Any], given: Any) -> dict[str, Any]:
+    """The app's cookie options over Django's. An attribute set to None is left
+    out (no attribute), so the stored record has no null member."""
+    merged = {**defaults, **normalize_cookie_options(given)}
+    return {k: v for k, v in merged.items() if v is not None or k in ("max_age", "expires")}
 
 
 def _cookie_defaults() -> dict[str, Any]:

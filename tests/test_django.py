@@ -320,12 +320,13 @@ def test_django_settings_are_the_defaults_and_fastsession_wins() -> None:
     }
     assert config["store"] is default_store()
     with override_settings(
-        FASTSESSION={"name": "connect.sid", "cookie": {"maxAge": None}},
+        FASTSESSION={"name": "connect.sid", "cookie": {"maxAge": None, "same_site": None}},
         SESSION_EXPIRE_AT_BROWSER_CLOSE=False,
         SESSION_SAVE_EVERY_REQUEST=True,
     ):
         config, age = django_options()
     assert config["name"] == "connect.sid" and config["cookie"]["max_age"] is None
+    assert "same_site" not in config["cookie"]  # None: no attribute, as fastsession's default
     assert config["rolling"] is True and config["resave"] is True and age == 1209600
 
 
@@ -377,3 +378,22 @@ def test_get_session_is_request_session_typed() -> None:
     with override_settings(FASTSESSION={"store": MemoryStore()}):
         SessionMiddleware(view)(request)
     assert seen == [request.session] and seen[0].fastsession.cookie.max_age is not None
+
+
+def test_genid_and_a_cookie_factory_are_given_the_django_request(store: MemoryStore) -> None:
+    seen: list[str] = []
+
+    def genid(request: HttpRequest) -> str:
+        seen.append(type(request).__name__)
+        return f"{request.path.strip('/')}-{len(seen)}-0123456789abcdef"
+
+    def cookie(request: HttpRequest) -> dict[str, Any]:
+        return {"max_age": 60 if request.path == "/counter" else 120}
+
+    with override_settings(FASTSESSION={"store": store, "genid": genid, "cookie": cookie}):
+        client = Client()
+        client.get("/counter")
+        assert sid_of(client) == "counter-1-0123456789abcdef" and seen == ["WSGIRequest"]
+        stored = record(store, sid_of(client))
+        assert stored is not None and stored["cookie"]["originalMaxAge"] == 60_000
+        assert stored["cookie"]["sameSite"] == "Lax"  # Django's default, under the factory's
