@@ -4,6 +4,7 @@ two users, and the project served over 127.0.0.1 under Django's WSGI handler
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import tempfile
@@ -12,6 +13,8 @@ from contextlib import contextmanager
 from typing import Any
 
 _DB_DIR = tempfile.mkdtemp(prefix="fastsession-django-")
+# Django keeps one database per process: it goes when the process ends.
+atexit.register(shutil.rmtree, _DB_DIR, ignore_errors=True)
 os.environ["FASTSESSION_DJANGO_DB"] = os.path.join(_DB_DIR, "db.sqlite3")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "django_project.settings")
 
@@ -42,10 +45,6 @@ def migrate() -> None:
     _migrated = True
 
 
-def remove_database() -> None:
-    shutil.rmtree(_DB_DIR, ignore_errors=True)
-
-
 @contextmanager
 def served(kind: str, fastsession: dict[str, Any], **overrides: Any) -> Iterator[str]:
     """The project under a real server (``kind``: "wsgi" or "asgi"); its base URL."""
@@ -62,4 +61,4 @@ def served(kind: str, fastsession: dict[str, Any], **overrides: Any) -> Iterator
             server.stop()
 
 
-__all__ = ["PASSWORD", "migrate", "remove_database", "served"]
+__all__ = ["PASSWORD", "migrate", "served"]

@@ -17,7 +17,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse
 from django.test import AsyncClient, Client, RequestFactory, override_settings
-from django_support import PASSWORD, migrate, remove_database
+from django_support import PASSWORD, migrate
 
 from fastsession.django import (
     DjangoSession,
@@ -33,10 +33,8 @@ NAME = "sessionid"  # Django's SESSION_COOKIE_NAME: the default name here
 
 
 @pytest.fixture(scope="module", autouse=True)
-def database() -> Iterator[None]:
+def database() -> None:
     migrate()
-    yield
-    remove_database()
 
 
 @pytest.fixture
