@@ -15,9 +15,11 @@ from ._version import __version__
 if TYPE_CHECKING:
     from . import cookies, signing
     from ._speedups import EXTENSIONS
+    from ._types import StorableSession
     from .asgi import SessionMiddleware
     from .cookie_options import CookieOptions
     from .errors import SessionError
+    from .params import CookieParams
     from .session import AsyncSession, Session
     from .session_cookie import Cookie
     from .stores import AsyncStore, Store
@@ -31,6 +33,8 @@ _LAZY = {
     "AsyncSession": ".session",
     "Cookie": ".session_cookie",
     "CookieOptions": ".cookie_options",
+    "CookieParams": ".params",
+    "StorableSession": "._types",
     "Store": ".stores",
     "AsyncStore": ".stores",
     "MemoryStore": ".stores.memory",
@@ -45,10 +49,12 @@ __all__ = [
     "AsyncStore",
     "Cookie",
     "CookieOptions",
+    "CookieParams",
     "MemoryStore",
     "Session",
     "SessionError",
     "SessionMiddleware",
+    "StorableSession",
     "Store",
     "WSGISessionMiddleware",
     "__version__",

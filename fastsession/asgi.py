@@ -24,6 +24,7 @@ from .params import (
     StarletteSecretKey,
     Unset,
 )
+from .replaced import adopt, watches, watching_send
 from .secure import asgi_secure_of
 from .stores import AsyncStore, Store
 
@@ -31,7 +32,9 @@ Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+# Loose on purpose: Starlette types a scope as a MutableMapping, Litestar as
+# TypedDicts, and both frameworks' apps (and both type checkers) must accept this one.
+ASGIApp = Callable[[Any, Any, Any], Awaitable[None]]
 
 _TYPES = frozenset({"http", "websocket"})
 
@@ -121,7 +124,7 @@ class SessionMiddleware:
         self.static: Mapping[str, Any] | None = opts.cookie
         self.prefix = (opts.cookie.get("path") or "/") if opts.cookie is not None else None
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] not in _TYPES or scope.get("session") is not None:
             await self.app(scope, receive, send)
             return
@@ -148,9 +151,17 @@ class SessionMiddleware:
             await request.abegin(sid)
         # 3. Run the app; the send it is given commits at the response's start
         # and before its last message (RequestCore.asgi_send).
+        send_app: Send = request.asgi_send
+        session = None
+        if watches(scope):
+            # Litestar's set_session()/clear_session() replace scope["session"].
+            session = scope["session"]
+            send_app = watching_send(scope, "session", session, send_app)
         try:
-            await self.app(scope, receive, request.asgi_send)
+            await self.app(scope, receive, send_app)
             if request.started and scope["type"] == "websocket":
+                if session is not None:
+                    await adopt(scope, "session", session)
                 # A websocket ends without a final message of ours to wait for.
                 if engine.inline:
                     request.commit(True)
