@@ -11,7 +11,8 @@ from datetime import timedelta
 from typing import Any
 
 from fastapi import FastAPI
-from litestar import Litestar, Request as LitestarRequest, get
+from litestar import Litestar, get
+from litestar import Request as LitestarRequest
 from litestar.middleware import DefineMiddleware
 from starlette.applications import Starlette
 from starlette.requests import Request
