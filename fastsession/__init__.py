@@ -3,6 +3,21 @@
 A signed session-id cookie, the data kept server-side in a store, and every
 express-session option and method. The public names are loaded on first use,
 so importing one kernel or submodule does not import the rest.
+
+- `SessionMiddleware` (ASGI) and `WSGISessionMiddleware` (WSGI): the
+  middlewares, with the same options;
+- `AsyncSession` and `Session`: the session an ASGI or WSGI app sees;
+  `Cookie`: its cookie (``session.cookie``);
+- `CookieParams` (a `TypedDict`) and `CookieOptions`: the ``cookie=`` option;
+- `Store`, `AsyncStore`: the bases of stores; `StorableSession`: what a store's
+  ``set()`` and ``touch()`` receive; `MemoryStore`: the default store;
+- `SessionError`: the base of fastsession's errors (`fastsession.errors`);
+- `EXTENSIONS`: True when the compiled kernels are in use
+  (``python -m fastsession info`` says why not);
+- `__version__`: the version, a string;
+- submodules: `fastsession.starlette` (``get_session``), `fastsession.fastapi`
+  (``SessionDep``), `fastsession.signing`, `fastsession.cookies`,
+  `fastsession.stores`, `fastsession.testing` (the store contract suite).
 """
 
 from __future__ import annotations

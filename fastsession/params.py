@@ -17,6 +17,11 @@ from .cookie_options import CookieOptions
 
 if TYPE_CHECKING:
     from starlette.datastructures import Secret as StarletteSecret
+else:
+    try:
+        from starlette.datastructures import Secret as StarletteSecret
+    except ImportError:  # without Starlette there is no Secret to pass
+        StarletteSecret = str
 
 Secret: TypeAlias = str | bytes | Sequence[str | bytes]
 """A signing secret, or several: the first signs, all verify (rotation)."""
@@ -29,6 +34,7 @@ Secure: TypeAlias = bool | Literal["auto"]
 """The cookie's Secure: "auto" follows the request's scheme."""
 
 Priority: TypeAlias = Literal["low", "medium", "high", "Low", "Medium", "High"]
+"""The cookie's Priority attribute (a Chrome extension)."""
 
 Unset: TypeAlias = Literal["keep", "destroy"]
 """What unsetting the request's session does to the stored copy."""
@@ -55,16 +61,16 @@ class CookieParams(TypedDict, total=False):
     sameSite: SameSite | None
 
 
-CookieFactory: TypeAlias = Callable[[Any], "CookieParams | CookieOptions"]
+CookieFactory: TypeAlias = Callable[[Any], CookieParams | CookieOptions]
 """Called with the ASGI scope or WSGI environ of each new session's request."""
 
-CookieArg: TypeAlias = "CookieParams | CookieOptions | CookieFactory"
+CookieArg: TypeAlias = CookieParams | CookieOptions | CookieFactory
 """What ``cookie=`` takes: settings, validated settings, or a function of the request."""
 
 Genid: TypeAlias = Callable[[Any], str]
 """Called with the ASGI scope or WSGI environ: a new session id."""
 
-StarletteSecretKey: TypeAlias = "str | bytes | StarletteSecret"
+StarletteSecretKey: TypeAlias = str | bytes | StarletteSecret
 """Starlette's ``secret_key``: a str, or its ``starlette.datastructures.Secret``."""
 
 
@@ -80,6 +86,7 @@ DEFAULT: Final = _Default.DEFAULT
 ``max_age=None``: a browser-session cookie)."""
 
 DefaultType: TypeAlias = Literal[_Default.DEFAULT]
+"""The type of `DEFAULT`."""
 
 STARLETTE_MAX_AGE: Final = 14 * 24 * 60 * 60
 """Starlette's SessionMiddleware default ``max_age``: 14 days."""
