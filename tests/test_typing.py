@@ -15,6 +15,20 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 CHECKED = [ROOT / "examples", ROOT / "tests" / "typing_usage.py"]
 
+
+def readme_quick_start(tmp_path: Path) -> list[Path]:
+    """The README's Starlette and FastAPI quick-start blocks, each as a module."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text.split("## Quick start: Starlette and FastAPI", 1)[1].split("\n## ", 1)[0]
+    blocks = [b.split("```", 1)[0] for b in section.split("```python\n")[1:]]
+    assert len(blocks) >= 2, "the README's quick start lost its code blocks"
+    paths = []
+    for n, block in enumerate(blocks):
+        path = tmp_path / f"readme_quick_start_{n}.py"
+        path.write_text(block, encoding="utf-8")
+        paths.append(path)
+    return paths
+
 BAD = '''
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -63,14 +77,14 @@ def _pyright(*paths: Path) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
-def test_mypy_strict_passes_on_the_examples_and_the_readme_usage() -> None:
-    proc = _mypy(*CHECKED)
+def test_mypy_strict_passes_on_the_examples_and_the_readme_usage(tmp_path: Path) -> None:
+    proc = _mypy(*CHECKED, *readme_quick_start(tmp_path))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "Success: no issues found" in proc.stdout
 
 
-def test_pyright_passes_on_the_examples_and_the_readme_usage() -> None:
-    proc = _pyright(*CHECKED)
+def test_pyright_passes_on_the_examples_and_the_readme_usage(tmp_path: Path) -> None:
+    proc = _pyright(*CHECKED, *readme_quick_start(tmp_path))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "0 errors" in proc.stdout
 
