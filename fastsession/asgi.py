@@ -24,7 +24,7 @@ from .params import (
     StarletteSecretKey,
     Unset,
 )
-from .replaced import adopt, watches, watching_send
+from .replaced import LITESTAR_KEY, adopt, watching_send
 from .secure import asgi_secure_of
 from .stores import AsyncStore, Store
 
@@ -153,7 +153,7 @@ class SessionMiddleware:
         # and before its last message (RequestCore.asgi_send).
         send_app: Send = request.asgi_send
         session = None
-        if watches(scope):
+        if LITESTAR_KEY in scope:  # inlined replaced.watches(): a lookup per request
             # Litestar's set_session()/clear_session() replace scope["session"].
             session = scope["session"]
             send_app = watching_send(scope, "session", session, send_app)

@@ -25,9 +25,13 @@ Message = MutableMapping[str, Any]
 Send = Callable[[Message], Awaitable[None]]
 
 
+LITESTAR_KEY = "litestar_app"
+"""Litestar puts itself in every scope under this key (``Litestar.__call__``)."""
+
+
 def watches(scope: Mapping[str, Any]) -> bool:
     """Whether the app may replace ``scope["session"]`` (a Litestar app)."""
-    return "litestar_app" in scope
+    return LITESTAR_KEY in scope
 
 
 def data_of(value: Any) -> Mapping[str, Any] | None:
@@ -75,4 +79,4 @@ def watching_send(
     return send_adopted
 
 
-__all__ = ["adopt", "data_of", "watches", "watching_send"]
+__all__ = ["LITESTAR_KEY", "adopt", "data_of", "watches", "watching_send"]
