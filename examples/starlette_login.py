@@ -11,7 +11,6 @@ from __future__ import annotations
 import html
 import os
 import secrets
-from typing import cast
 from urllib.parse import parse_qs
 
 from starlette.applications import Starlette
@@ -19,7 +18,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from fastsession import AsyncSession, SessionMiddleware
+from fastsession import SessionMiddleware
+from fastsession.starlette import get_session
 
 SECRET = os.environ.get("SESSION_SECRET") or secrets.token_urlsafe(32)
 
@@ -41,7 +41,7 @@ async def login(request: Request) -> Response:
     user = (form.get("user") or [""])[0].strip()
     if not user:
         return HTMLResponse("<p>A username, please.</p>" + LOGIN_FORM, status_code=400)
-    session = cast(AsyncSession, request.session)  # Starlette types it as a plain dict
+    session = get_session(request)  # request.session, typed as the AsyncSession it is
     await session.regenerate()
     session["user"] = user
     await session.save()
@@ -49,7 +49,7 @@ async def login(request: Request) -> Response:
 
 
 async def logout(request: Request) -> Response:
-    session = cast(AsyncSession, request.session)
+    session = get_session(request)
     session.pop("user", None)
     await session.save()
     await session.regenerate()

@@ -3,6 +3,21 @@
 A signed session-id cookie, the data kept server-side in a store, and every
 express-session option and method. The public names are loaded on first use,
 so importing one kernel or submodule does not import the rest.
+
+- `SessionMiddleware` (ASGI) and `WSGISessionMiddleware` (WSGI): the
+  middlewares, with the same options;
+- `AsyncSession` and `Session`: the session an ASGI or WSGI app sees;
+  `Cookie`: its cookie (``session.cookie``);
+- `CookieParams` (a `TypedDict`) and `CookieOptions`: the ``cookie=`` option;
+- `Store`, `AsyncStore`: the bases of stores; `StorableSession`: what a store's
+  ``set()`` and ``touch()`` receive; `MemoryStore`: the default store;
+- `SessionError`: the base of fastsession's errors (`fastsession.errors`);
+- `EXTENSIONS`: True when the compiled kernels are in use
+  (``python -m fastsession info`` says why not);
+- `__version__`: the version, a string;
+- submodules: `fastsession.starlette` (``get_session``), `fastsession.fastapi`
+  (``SessionDep``), `fastsession.signing`, `fastsession.cookies`,
+  `fastsession.stores`, `fastsession.testing` (the store contract suite).
 """
 
 from __future__ import annotations
@@ -15,9 +30,11 @@ from ._version import __version__
 if TYPE_CHECKING:
     from . import cookies, signing
     from ._speedups import EXTENSIONS
+    from ._types import StorableSession
     from .asgi import SessionMiddleware
     from .cookie_options import CookieOptions
     from .errors import SessionError
+    from .params import CookieParams
     from .session import AsyncSession, Session
     from .session_cookie import Cookie
     from .stores import AsyncStore, Store
@@ -31,6 +48,8 @@ _LAZY = {
     "AsyncSession": ".session",
     "Cookie": ".session_cookie",
     "CookieOptions": ".cookie_options",
+    "CookieParams": ".params",
+    "StorableSession": "._types",
     "Store": ".stores",
     "AsyncStore": ".stores",
     "MemoryStore": ".stores.memory",
@@ -45,10 +64,12 @@ __all__ = [
     "AsyncStore",
     "Cookie",
     "CookieOptions",
+    "CookieParams",
     "MemoryStore",
     "Session",
     "SessionError",
     "SessionMiddleware",
+    "StorableSession",
     "Store",
     "WSGISessionMiddleware",
     "__version__",

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import _speedups
+from . import _source_tree, _speedups
 from ._version import __version__
 
 
@@ -54,6 +54,16 @@ def cmd_info(args: argparse.Namespace) -> int:
         # Says whether the .so files are absent or present but switched off.
         lines.append("compiled modules on disk:")
         lines += [f"  fastsession._{k}_c: {_module_file(f'fastsession._{k}_c')}" for k in names]
+        found = _source_tree.diagnosis()
+        if found is not None:
+            why, fix = found
+            lines += [f"why pure Python: {why}", f"fix: {fix}"]
+    rerun_from = os.environ.get(_source_tree.RERUN_ENV)
+    if rerun_from:
+        lines.append(
+            f"note: started from the source tree {rerun_from}, which has no compiled kernels; "
+            "re-ran with the installed copy"
+        )
     lines += [
         f"package: {Path(__file__).resolve().parent}",
         f"python: {platform.python_version()} ({sys.implementation.name}) {sys.executable}",
@@ -164,5 +174,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     return code
 
 
+def rerun_installed(argv: list[str]) -> int | None:
+    """Run the installed copy instead, when `python -m fastsession` from a clone
+    imported the clone's uncompiled source tree (see fastsession._source_tree)."""
+    cmd = _source_tree.rerun_command(argv)
+    if cmd is None:
+        return None
+    env = dict(os.environ)
+    env[_source_tree.RERUN_ENV] = str(_source_tree.PACKAGE)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if os.name == "posix":
+        os.execve(cmd[0], cmd, env)  # the same process: signals and exit code as before
+    return subprocess.call(cmd, env=env)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    code = rerun_installed(sys.argv[1:])
+    sys.exit(main() if code is None else code)

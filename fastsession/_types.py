@@ -48,19 +48,40 @@ LRUFactory = Callable[..., LRULike]
 
 
 class CookieLike(Protocol):
+    """What a store reads of a session's cookie."""
+
     @property
-    def expires(self) -> datetime | None: ...
+    def expires(self) -> datetime | None:
+        """When the cookie expires (aware, UTC), or None for a browser-session cookie."""
+        ...
 
 
 class StorableSession(Protocol):
-    """What a store is handed by `set` and `touch`."""
+    """What a store's ``set(sid, session)`` and ``touch(sid, session)`` receive.
+
+    A store needs nothing else: ``to_json()`` is what to keep, and
+    ``cookie.expires`` when it may be dropped. `Session` and `AsyncSession`
+    are StorableSessions, and so is `fastsession.testing.StandInSession`.
+    """
 
     @property
-    def id(self) -> str: ...
+    def id(self) -> str:
+        """The session id."""
+        ...
+
     @property
-    def cookie(self) -> CookieLike: ...
-    def to_record(self) -> Record: ...
-    def to_json(self) -> bytes: ...
+    def cookie(self) -> CookieLike:
+        """The session's cookie: ``cookie.expires`` (an aware UTC datetime, or None
+        for a browser-session cookie) is when the stored copy may expire."""
+        ...
+
+    def to_record(self) -> Record:
+        """The stored record, a JSON-ready dict: ``{"cookie": {...}, **data}``."""
+        ...
+
+    def to_json(self) -> bytes:
+        """The stored record as express-session's exact JSON bytes: what to store."""
+        ...
 
 
 Scope = dict[str, Any]

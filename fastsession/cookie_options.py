@@ -6,9 +6,10 @@ attribute setters, so a value is judged the same way wherever it is set.
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -99,9 +100,50 @@ def normalize_cookie_options(value: Any) -> dict[str, Any]:
     for raw_key, raw_value in value.items():
         key = _ALIASES.get(raw_key, raw_key)
         if key not in COOKIE_KEYS:
-            raise TypeError(f"unknown cookie option {raw_key!r}")
+            hint = did_you_mean(raw_key, (*_ALIASES, *COOKIE_KEYS))
+            raise TypeError(f"unknown cookie option {raw_key!r}{hint}")
         out[key] = check_cookie_value(key, raw_value)
     return out
+
+
+def did_you_mean(name: Any, valid: Iterable[str]) -> str:
+    """``"; did you mean 'x'?"`` for the valid name nearest to ``name``, or ``""``."""
+    if not isinstance(name, str):
+        return ""
+    folded = {v.replace("_", "").lower(): v for v in valid}
+    close = difflib.get_close_matches(name.replace("_", "").lower(), list(folded), n=1, cutoff=0.6)
+    return f"; did you mean {folded[close[0]]!r}?" if close else ""
+
+
+def check_session_cookie(options: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The traps a middleware's cookie must avoid, refused before any request.
+
+    Each is accepted by express-session and fails later or silently: a max age
+    of zero or less (the cookie is expired when sent: a new session on every
+    request), a path not starting with "/" (browsers ignore it and use the
+    request's directory), SameSite=None without Secure (browsers drop it).
+    """
+    max_age = options.get("max_age")
+    if max_age is not None and max_age <= 0:
+        raise _bad(
+            "max_age",
+            f"must be more than 0 seconds, not {max_age!r}: the cookie would expire as it is "
+            "sent, so every request would start a new session (None: a browser-session cookie)",
+        )
+    path = options.get("path")
+    if path and not path.startswith("/"):
+        raise _bad(
+            "path", f'must start with "/", not {path!r} (browsers ignore such a path): "/{path}"?'
+        )
+    same_site = options.get("same_site")
+    none = isinstance(same_site, str) and same_site.lower() == "none"
+    if none and options.get("secure") is not True:
+        raise _bad(
+            "same_site",
+            '"none" needs secure=True: browsers drop a SameSite=None cookie that is not Secure '
+            '(same_site="auto" sends None over https and Lax over http)',
+        )
+    return options
 
 
 class CookieOptions(Mapping[str, Any]):
@@ -127,4 +169,11 @@ class CookieOptions(Mapping[str, Any]):
         return f"CookieOptions({self._data!r})"
 
 
-__all__ = ["COOKIE_KEYS", "CookieOptions", "check_cookie_value", "normalize_cookie_options"]
+__all__ = [
+    "COOKIE_KEYS",
+    "CookieOptions",
+    "check_cookie_value",
+    "check_session_cookie",
+    "did_you_mean",
+    "normalize_cookie_options",
+]

@@ -11,11 +11,13 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import threading
+import weakref
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from . import _speedups
-from .cookie_options import normalize_cookie_options
+from .cookie_options import check_session_cookie, normalize_cookie_options
 from .errors import SessionError
 from .options import Options
 from .session import AsyncSession, Session
@@ -23,7 +25,7 @@ from .session_cookie import Cookie, priority_token, same_site_token
 from .stores import AsyncStore, has_touch
 from .stores.memory import MemoryStore
 
-__all__ = ["cookie_options", "is_async_store", "make_engine"]
+__all__ = ["cookie_options", "default_store", "is_async_store", "make_engine"]
 
 logger = logging.getLogger("fastsession")
 
@@ -51,7 +53,7 @@ def make_engine(
         session_cls = AsyncSession if asgi else Session
     elif not issubclass(session_cls, AsyncSession if asgi else Session):
         raise TypeError(f"session_cls must subclass {'AsyncSession' if asgi else 'Session'}")
-    store = opts.store if opts.store is not None else MemoryStore()
+    store = opts.store if opts.store is not None else default_store(opts)
     if not asgi and is_async_store(store):
         raise TypeError("option 'store': a WSGI app needs a sync Store, not an AsyncStore")
     signer = _speedups.Signer(opts.secrets)
@@ -66,7 +68,7 @@ def make_engine(
         genid=opts.genid,
         new_cookie=new_cookie,
         set_cookie_line=lines.line,
-        secure_of=secure_of,
+        secure_of=_warn_when_refused(opts, secure_of, "session" if asgi else "fastsession.session"),
         resave=opts.resave,
         rolling=opts.rolling,
         save_uninitialized=opts.save_uninitialized,
@@ -83,12 +85,63 @@ def make_engine(
     )
 
 
+# The default MemoryStore of each cookie (secrets and name), while a middleware
+# uses it: Litestar builds a middleware per route, and a login must outlive the route.
+_DEFAULT_STORES: weakref.WeakValueDictionary[tuple[Any, ...], MemoryStore] = (
+    weakref.WeakValueDictionary()
+)
+_DEFAULT_STORES_LOCK = threading.Lock()
+
+
+def default_store(opts: Options) -> MemoryStore:
+    """The `MemoryStore` shared by the middlewares that read the same cookie:
+    the same secrets sign and verify it and it has the same name, so a session
+    id one of them issued must be found by the others."""
+    key = (opts.secrets, opts.name)
+    with _DEFAULT_STORES_LOCK:
+        store = _DEFAULT_STORES.get(key)
+        if store is None:
+            store = _DEFAULT_STORES[key] = MemoryStore()
+    return store
+
+
+def _warn_when_refused(
+    opts: Options, secure_of: Callable[[Any], bool], session_key: str
+) -> Callable[[Any], bool]:
+    """``secure_of``, warning once per middleware when a Secure cookie is not sent
+    because the request came over plain http (the kernel asks only then, or to
+    resolve ``secure="auto"`` for a new session, which is never refused)."""
+    if opts.cookie is not None and opts.cookie.get("secure") is not True:
+        return secure_of  # no Secure cookie is configured: nothing to refuse
+    warned = False
+
+    def checked(conn: Any) -> bool:
+        nonlocal warned
+        secure = secure_of(conn)
+        if not secure and not warned:
+            cookie = getattr(conn.get(session_key), "cookie", None)
+            if cookie is not None and cookie.secure is True:
+                warned = True
+                logger.warning(
+                    "no session cookie sent: the cookie is Secure (cookie secure=True) and "
+                    "this request came over plain http, where browsers refuse Secure "
+                    "cookies, so every request starts a new session. Serve over https; "
+                    "behind a proxy that terminates TLS, pass the scheme on (uvicorn "
+                    "--proxy-headers, or proxy=True for X-Forwarded-Proto); or use "
+                    'secure="auto" to send the cookie without Secure over http. '
+                    "(Said once per middleware.)"
+                )
+        return secure
+
+    return checked
+
+
 def cookie_options(opts: Options, conn: Any) -> Mapping[str, Any]:
     """The cookie options for a request: the static ones, or the factory's."""
     if opts.cookie is not None:
         return opts.cookie
     assert opts.cookie_factory is not None
-    return normalize_cookie_options(opts.cookie_factory(conn))
+    return check_session_cookie(normalize_cookie_options(opts.cookie_factory(conn)))
 
 
 def new_cookie(request: Any) -> Cookie:

@@ -6,14 +6,23 @@ order), because express-session stores exactly those and applies them in order.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import re
 import secrets as _secrets
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
-from .cookie_options import CookieOptions, normalize_cookie_options
+from .cookie_options import (
+    CookieOptions,
+    check_cookie_value,
+    check_session_cookie,
+    did_you_mean,
+    normalize_cookie_options,
+)
+from .params import DEFAULT, STARLETTE_MAX_AGE
 from .signing import normalize_secrets
 
 Genid = Callable[[Any], str]
@@ -51,11 +60,21 @@ class Options:
     unset_destroy: bool
 
 
+# Starlette's SessionMiddleware keywords that set a cookie attribute, and which.
+_STARLETTE_COOKIE = {
+    "max_age": "max_age",
+    "path": "path",
+    "same_site": "same_site",
+    "https_only": "secure",
+    "domain": "domain",
+}
+
+
 def build_options(
     *,
-    secret: Any,
+    secret: Any = None,
     store: Any = None,
-    name: str = "connect.sid",
+    name: str | None = None,
     cookie: Any = None,
     genid: Genid | None = None,
     proxy: bool | None = None,
@@ -63,8 +82,48 @@ def build_options(
     rolling: bool = False,
     save_uninitialized: bool = False,
     unset: str = "keep",
+    secret_key: Any = None,
+    session_cookie: str | None = None,
+    max_age: Any = DEFAULT,
+    path: str | None = None,
+    same_site: Any = None,
+    https_only: bool | None = None,
+    domain: str | None = None,
 ) -> Options:
-    if secret is None or (isinstance(secret, (str, bytes)) and not secret):
+    """Validate every option; an error names the option it is about.
+
+    Starlette's keywords (``secret_key``, ``session_cookie``, ``max_age``,
+    ``path``, ``same_site``, ``https_only``, ``domain``) are accepted as well:
+    with ``secret_key`` the unset ones take Starlette's defaults (cookie
+    ``"session"``, 14 days, SameSite=Lax), so Starlette's SessionMiddleware can
+    be replaced by changing the import. Each may also be given beside
+    fastsession's own options, but never together with the option that sets
+    the same thing.
+    """
+    starlette = secret_key is not None
+    if starlette:
+        if secret is not None:
+            raise TypeError(
+                "options 'secret' and 'secret_key' (Starlette's name) both set the secret; "
+                "give one"
+            )
+        secret = _starlette_secret(secret_key)
+    if session_cookie is not None:
+        if name is not None:
+            raise TypeError(
+                "options 'name' and 'session_cookie' (Starlette's name) both set the "
+                "cookie name; give one"
+            )
+        name = session_cookie
+    if name is None:
+        name = "session" if starlette else "connect.sid"
+
+    if secret is None:
+        raise TypeError(
+            "option 'secret' is required: a non-empty str or bytes, or a list "
+            "(or Starlette's 'secret_key')"
+        )
+    if isinstance(secret, (str, bytes)) and not secret:
         raise ValueError("option 'secret' is required: a non-empty str or bytes, or a list")
     try:
         keys = normalize_secrets(secret)
@@ -77,11 +136,16 @@ def build_options(
             "option 'secret': the signing secret is shorter than 32 bytes; "
             "use a long random value (e.g. secrets.token_urlsafe(32))",
             UserWarning,
-            stacklevel=4,
+            stacklevel=5,
         )
 
-    # None: the engine makes the default MemoryStore.
+    # None: the engine uses the default MemoryStore.
     if store is not None:
+        if isinstance(store, type):
+            raise TypeError(
+                f"option 'store' must be a store, not the class {store.__name__}: "
+                f"write store={store.__name__}(...)"
+            )
         for method in ("get", "set", "destroy"):
             if not callable(getattr(store, method, None)):
                 raise TypeError(f"option 'store' has no {method}() method: {store!r}")
@@ -89,12 +153,33 @@ def build_options(
     if not isinstance(name, str) or not _TOKEN.match(name):
         raise ValueError(f"option 'name' must be a cookie name (an RFC 7230 token), not {name!r}")
 
+    given = {
+        key: value
+        for key, value in (
+            ("max_age", max_age),
+            ("path", path),
+            ("same_site", same_site),
+            ("https_only", https_only),
+            ("domain", domain),
+        )
+        if value is not DEFAULT and value is not None
+    }
+    if max_age is None:  # Starlette's None: a browser-session cookie
+        given["max_age"] = None
+
     cookie_factory: CookieFactory | None = None
     cookie_opts: dict[str, Any] | None = None
     if callable(cookie) and not isinstance(cookie, Mapping):
+        if given:
+            raise TypeError(
+                f"option {next(iter(given))!r} cannot be combined with a callable 'cookie': "
+                "return it from the callable instead"
+            )
         cookie_factory = cookie
     else:
         cookie_opts = normalize_cookie_options(cookie)
+        cookie_opts.update(_starlette_cookie(given, cookie_opts, starlette))
+        check_session_cookie(cookie_opts)
 
     if genid is None:
         genid = default_genid
@@ -121,9 +206,76 @@ def build_options(
     )
 
 
+def _starlette_secret(secret_key: Any) -> Any:
+    if isinstance(secret_key, (str, bytes)):
+        return secret_key
+    # starlette.datastructures.Secret hides its value from repr; str() gives it.
+    if type(secret_key).__name__ == "Secret":
+        return str(secret_key)
+    raise TypeError(
+        f"option 'secret_key' must be a str, bytes or Starlette's Secret, "
+        f"not {type(secret_key).__name__}"
+    )
+
+
+def _starlette_cookie(
+    given: dict[str, Any], cookie: Mapping[str, Any], starlette: bool
+) -> dict[str, Any]:
+    """The cookie attributes Starlette's keywords set: the given ones, and with
+    ``secret_key`` Starlette's defaults for those ``cookie`` leaves out."""
+    out: dict[str, Any] = {}
+    for option, value in given.items():
+        key = _STARLETTE_COOKIE[option]
+        if key in cookie:
+            raise TypeError(
+                f"option {option!r} and cookie={{{key!r}: ...}} both set the cookie's "
+                f"{key}; give one"
+            )
+        if option == "https_only":
+            value = _bool("https_only", value)
+        out[key] = check_cookie_value(key, value)
+    if starlette:
+        for key, value in (("max_age", STARLETTE_MAX_AGE), ("same_site", "lax")):
+            if key not in cookie and key not in out:
+                out[key] = value
+    return out
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def named_options(init: Callable[P, R]) -> Callable[P, R]:
+    """Wrap a middleware's ``__init__`` so an unknown option is a TypeError that
+    names it and the nearest valid option (the signature is kept for type
+    checkers, editors and ``inspect``)."""
+    params = inspect.signature(init).parameters
+    valid = [n for n, p in params.items() if p.kind is inspect.Parameter.KEYWORD_ONLY]
+    known = frozenset(params)
+    owner = init.__qualname__.split(".")[0]
+
+    @functools.wraps(init)
+    def checked(*args: P.args, **kwargs: P.kwargs) -> R:
+        for key in kwargs:
+            if key not in known:
+                raise TypeError(
+                    f"{owner}() got an unknown option {key!r}{did_you_mean(key, valid)}"
+                )
+        return init(*args, **kwargs)
+
+    return checked
+
+
 def cookie_path(options: Mapping[str, Any]) -> str:
     """The path prefix a request must have to get a session (express: ``path || '/'``)."""
     return options.get("path") or "/"
 
 
-__all__ = ["CookieOptions", "Options", "build_options", "default_genid", "normalize_cookie_options"]
+__all__ = [
+    "CookieOptions",
+    "Options",
+    "build_options",
+    "default_genid",
+    "named_options",
+    "normalize_cookie_options",
+]

@@ -65,7 +65,7 @@ def _noop_wsgi(environ: Any, start_response: Any) -> Any:  # pragma: no cover
         ({"secret": []}, ValueError, "secret"),
         ({"secret": [SECRET, ""]}, ValueError, "secret"),
         ({"secret": 42}, TypeError, "secret"),
-        ({"secret": None}, ValueError, "secret"),
+        ({"secret": None}, TypeError, "secret"),  # None is "not given"
         ({"name": ""}, ValueError, "name"),
         ({"name": "bad name"}, ValueError, "name"),
         ({"unset": "Destroy"}, ValueError, "unset"),

@@ -26,21 +26,27 @@ class Store:
     blocking: ClassVar[bool] = True
 
     def get(self, sid: str) -> Record | None:
+        """The record stored for ``sid`` as a dict, or None when absent or expired."""
         raise NotImplementedError
 
     def set(self, sid: str, session: StorableSession) -> None:
+        """Store ``session.to_json()`` under ``sid``; it expires with ``session.cookie.expires``."""
         raise NotImplementedError
 
     def destroy(self, sid: str) -> None:
+        """Delete ``sid``; an absent session is not an error."""
         raise NotImplementedError
 
     def all(self) -> dict[str, Record]:
+        """Every live session: ``{sid: record}`` (optional)."""
         raise NotImplementedError(f"{type(self).__name__} does not list its sessions")
 
     def clear(self) -> None:
+        """Delete every session (optional)."""
         raise NotImplementedError(f"{type(self).__name__} cannot clear its sessions")
 
     def length(self) -> int:
+        """How many live sessions there are (optional)."""
         raise NotImplementedError(f"{type(self).__name__} does not count its sessions")
 
 
@@ -48,21 +54,27 @@ class AsyncStore:
     """Base class of asynchronous stores (ASGI middleware only)."""
 
     async def get(self, sid: str) -> Record | None:
+        """The record stored for ``sid`` as a dict, or None when absent or expired."""
         raise NotImplementedError
 
     async def set(self, sid: str, session: StorableSession) -> None:
+        """Store ``session.to_json()`` under ``sid``; it expires with ``session.cookie.expires``."""
         raise NotImplementedError
 
     async def destroy(self, sid: str) -> None:
+        """Delete ``sid``; an absent session is not an error."""
         raise NotImplementedError
 
     async def all(self) -> dict[str, Record]:
+        """Every live session: ``{sid: record}`` (optional)."""
         raise NotImplementedError(f"{type(self).__name__} does not list its sessions")
 
     async def clear(self) -> None:
+        """Delete every session (optional)."""
         raise NotImplementedError(f"{type(self).__name__} cannot clear its sessions")
 
     async def length(self) -> int:
+        """How many live sessions there are (optional)."""
         raise NotImplementedError(f"{type(self).__name__} does not count its sessions")
 
 

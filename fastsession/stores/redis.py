@@ -42,7 +42,9 @@ class Serializer(Protocol):
 
 
 TTLFunction = Callable[[StorableSession], "int | float | timedelta"]
+"""``ttl=`` as a function of the session: its lifetime in seconds."""
 TTL = int | float | timedelta | TTLFunction | None
+"""``ttl=``: seconds (or a `timedelta`, or a `TTLFunction`) for sessions without expiry."""
 
 
 def _client_errors() -> tuple[type[BaseException], ...]:

@@ -23,6 +23,8 @@ def to_js_json(value: Any) -> bytes:
 
 
 class StandInCookie:
+    """The cookie of a `StandInSession`: only what a store reads (expiry, lifetime)."""
+
     def __init__(self, expires_ms: int | None, original_max_age_ms: int | None) -> None:
         self.expires_ms = expires_ms
         self.original_max_age_ms = original_max_age_ms
@@ -79,6 +81,7 @@ RICH_DATA: dict[str, Any] = {
     "text": 'quote " backslash \\ slash / newline \n tab \t',
     "empty": {},
 }
+"""Session data with nesting, unicode and floats, for the round-trip tests."""
 
 
 UNICODE_IDS = [
@@ -116,5 +119,6 @@ Op = tuple[Any, ...]
 """A store call for ``run_concurrently``: the method name, then its arguments."""
 
 FaultCause = type[BaseException] | tuple[type[BaseException], ...]
+"""The exception type(s) a store's driver raises for a fault (`store_fault`'s cause)."""
 
 FAULT_TESTS = ("test_faults_are_store_errors_with_their_cause",)
