@@ -62,6 +62,12 @@ The expiry tests keep at least a second of margin on both sides of every
 deadline, since stores such as Redis keep whole seconds; the exact boundary
 (``expires == now`` is expired) belongs to each store's own tests.
 
+The data the tests store, importable for a store's own tests: `RICH_DATA`
+(nesting, unicode, floats), `UNICODE_IDS` and `UNICODE_DATA` (ids and data
+beyond ASCII), `EXACT_DATA` (numbers and escapes JSON must keep exactly); `Op`
+is a store call for ``run_concurrently`` (the method name, then its arguments)
+and `FaultCause` the exception type(s) ``store_fault`` yields.
+
 ``StandInSession`` is test data with the shape of ``fastsession.StorableSession``:
 ``to_json()`` gives express-session's record JSON for a cookie of the given max
 age, or exactly the bytes it was given (to store a corrupt record).
@@ -76,9 +82,9 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess
         "fastsession.testing is a pytest suite and needs pytest: pip install pytest"
     ) from exc
 
-from .async_contract import AsyncStoreContract, SyncAdapter
-from .contract import StoreContract
-from .data import (
+from ._async_contract import AsyncStoreContract, SyncAdapter
+from ._contract import StoreContract
+from ._data import (
     EXACT_DATA,
     RICH_DATA,
     UNICODE_DATA,

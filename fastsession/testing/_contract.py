@@ -14,7 +14,7 @@ import fastsession._clock
 from fastsession.errors import CorruptSessionError, StoreError
 from fastsession.stores import Store
 
-from .data import (
+from ._data import (
     EXACT_DATA,
     FAULT_TESTS,
     RICH_DATA,

@@ -11,8 +11,8 @@ import pytest
 
 from fastsession.stores import AsyncStore
 
-from .contract import StoreContract
-from .data import Op
+from ._contract import StoreContract
+from ._data import Op
 
 
 class SyncAdapter:
