@@ -50,6 +50,8 @@ cdef inline object _new(type cls):
 cdef object _logger = logging.getLogger("fastsession")
 cdef object _DEBUG = logging.DEBUG
 
+# The data's JSON of a flat dict (no pure module: its twin is orjson itself).
+include "_flat_json.pxi"
 include "_model.pxi"
 include "_sid.pxi"
 include "_memory.pxi"

@@ -198,6 +198,9 @@ cdef class SessionCore(dict):
             return self.encoded
         if PyDict_Contains(self, "cookie"):
             raise SerializationError('the session key "cookie" is reserved for the cookie')
+        flat = _flat_json(self)
+        if flat is not None:
+            return flat
         try:
             return _orjson_dumps(self, None, _ORJSON_OPTS)
         except Exception:

@@ -1,0 +1,141 @@
+# The session data's JSON for a flat dict, byte for byte what orjson writes
+# (its twin is orjson itself: SessionCore.encode in both twins gives
+# orjson.dumps(data); tests/test_kernel.py holds them equal on random data).
+#
+# Flat: str keys, values None, bool, an int orjson writes as a 64-bit signed
+# integer, or a str. Anything else (a float, a nested value, a subclass, data
+# longer than the buffer) is None here, and orjson writes it.
+
+from libc.string cimport memcpy
+from cpython.bytes cimport PyBytes_FromStringAndSize
+from cpython.dict cimport PyDict_Next
+from cpython.exc cimport PyErr_Clear
+
+cdef extern from "Python.h":
+    # Without an exception spec: NULL (a lone surrogate) is a fallback, cleared.
+    const char *PyUnicode_AsUTF8AndSize(object, Py_ssize_t *)
+    long long PyLong_AsLongLongAndOverflow(object, int *) except? -1
+
+cdef enum:
+    _FLAT_CAP = 1024
+
+cdef struct _Flat:
+    Py_ssize_t n
+    char buf[_FLAT_CAP]
+
+cdef const char *_HEX = b"0123456789abcdef"
+
+
+cdef inline bint _flat_put(_Flat *out, const char *s, Py_ssize_t m) noexcept:
+    if out.n + m > _FLAT_CAP:
+        return False
+    memcpy(out.buf + out.n, s, m)
+    out.n += m
+    return True
+
+
+cdef bint _flat_str(_Flat *out, object s) noexcept:
+    """A JSON string as orjson escapes it: quote, backslash and the control
+    characters; everything else (non-ASCII included) as its UTF-8."""
+    cdef Py_ssize_t m, i
+    cdef const char *p = PyUnicode_AsUTF8AndSize(s, &m)
+    cdef unsigned char c
+    cdef char *w
+    if p == NULL:
+        PyErr_Clear()
+        return False
+    # Each byte takes at most 6 (\u00XX); beyond what is left: check per byte.
+    if out.n + m + 2 > _FLAT_CAP:
+        return False
+    w = out.buf + out.n
+    w[0] = b'"'
+    w += 1
+    for i in range(m):
+        c = <unsigned char>p[i]
+        if c >= 0x20 and c != b'"' and c != b'\\':
+            w[0] = <char>c
+            w += 1
+            continue
+        if (w - out.buf) + 6 + (m - i) + 1 > _FLAT_CAP:
+            return False
+        w[0] = b'\\'
+        if c == b'"' or c == b'\\':
+            w[1] = <char>c
+        elif c == b'\n':
+            w[1] = b'n'
+        elif c == b'\t':
+            w[1] = b't'
+        elif c == b'\r':
+            w[1] = b'r'
+        elif c == 0x08:
+            w[1] = b'b'
+        elif c == 0x0c:
+            w[1] = b'f'
+        else:
+            w[1] = b'u'
+            w[2] = b'0'
+            w[3] = b'0'
+            w[4] = _HEX[c >> 4]
+            w[5] = _HEX[c & 15]
+            w += 6
+            continue
+        w += 2
+    w[0] = b'"'
+    out.n = (w - out.buf) + 1
+    return True
+
+
+cdef bint _flat_value(_Flat *out, object value) except -1:
+    cdef int overflow = 0
+    cdef long long n
+    cdef unsigned long long u
+    cdef char digits[24]
+    cdef int k
+    if value is None:
+        return _flat_put(out, b"null", 4)
+    if value is True:
+        return _flat_put(out, b"true", 4)
+    if value is False:
+        return _flat_put(out, b"false", 5)
+    if type(value) is int:
+        n = PyLong_AsLongLongAndOverflow(value, &overflow)
+        if overflow:
+            return False  # beyond 64 bits signed: orjson decides
+        # The digits backwards from the end (snprintf costs more than the rest).
+        u = <unsigned long long>n if n >= 0 else 0ULL - <unsigned long long>n
+        k = 24
+        while True:
+            k -= 1
+            digits[k] = <char>(48 + u % 10)
+            u //= 10
+            if u == 0:
+                break
+        if n < 0:
+            k -= 1
+            digits[k] = b'-'
+        return _flat_put(out, digits + k, 24 - k)
+    if type(value) is str:
+        return _flat_str(out, value)
+    return False
+
+
+cdef bytes _flat_json(dict data):
+    """orjson's bytes for flat ``data``, or None (not flat, or too long)."""
+    cdef _Flat out
+    cdef Py_ssize_t pos = 0
+    cdef PyObject *key
+    cdef PyObject *value
+    out.n = 1
+    out.buf[0] = b'{'
+    while PyDict_Next(data, &pos, &key, &value):
+        if type(<object>key) is not str:
+            return None
+        if out.n > 1 and not _flat_put(&out, b",", 1):
+            return None
+        if not _flat_str(&out, <object>key) or not _flat_put(&out, b":", 1):
+            return None
+        if not _flat_value(&out, <object>value):
+            return None
+    if not _flat_put(&out, b"}", 1):
+        return None
+    return PyBytes_FromStringAndSize(out.buf, out.n)
