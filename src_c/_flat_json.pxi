@@ -7,13 +7,15 @@
 # longer than the buffer) is None here, and orjson writes it.
 
 from libc.string cimport memcpy
-from cpython.bytes cimport PyBytes_FromStringAndSize
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
 from cpython.dict cimport PyDict_Next
 from cpython.exc cimport PyErr_Clear
 
 cdef extern from "Python.h":
     # Without an exception spec: NULL (a lone surrogate) is a fallback, cleared.
     const char *PyUnicode_AsUTF8AndSize(object, Py_ssize_t *)
+    # The same, raising: for text that is always a str.
+    const char *_utf8 "PyUnicode_AsUTF8AndSize"(object, Py_ssize_t *) except NULL
     long long PyLong_AsLongLongAndOverflow(object, int *) except? -1
 
 cdef enum:

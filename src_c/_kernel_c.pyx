@@ -11,7 +11,7 @@
 
 import logging
 
-from libc.string cimport memchr, memcmp
+from libc.string cimport memchr, memcmp, memset
 
 from fastsession import _clock as _clock_module
 from fastsession.errors import CorruptSessionError, SerializationError, SessionError
@@ -28,7 +28,7 @@ from fastsession.record import parse_iso as _parse_iso
 from orjson import dumps as _orjson_dumps
 from fastsession.record import ORJSON_OPTIONS as _ORJSON_OPTS
 
-from cpython.dict cimport PyDict_Contains, PyDict_DelItem, PyDict_Update
+from cpython.dict cimport PyDict_Contains, PyDict_DelItem, PyDict_GetItemWithError, PyDict_Update
 from cpython.object cimport PyObject, PyTypeObject
 
 ctypedef object (*_newfunc)(PyTypeObject *, PyObject *, PyObject *)
@@ -46,6 +46,9 @@ cdef inline object _new(type cls):
     cdef _newfunc new = <_newfunc>PyType_GetSlot(<PyTypeObject *>cls, Py_tp_new)
     return new(<PyTypeObject *>cls, <PyObject *>_NO_ARGS, NULL)
 
+
+# Read straight from the module's namespace: cheaper than getattr at each call.
+cdef dict _clock_namespace = _clock_module.__dict__
 
 cdef object _logger = logging.getLogger("fastsession")
 cdef object _DEBUG = logging.DEBUG

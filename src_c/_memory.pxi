@@ -40,10 +40,10 @@ cdef class MemoryCore:
             lock.release()
 
     def touch(self, sid, session):
-        cookie = session.cookie
+        cookie = _cookie_of(session)
         if isinstance(cookie, CookieCore):
             # The cookie alone, as a record without data: the stored data is kept.
-            fresh = _RECORD_START + (<CookieCore>cookie).to_json() + b"}"
+            fresh = _cookie_json(<CookieCore>cookie, True)
         else:
             fresh = session.to_json()
         deadline = self.deadline(session)
@@ -57,11 +57,11 @@ cdef class MemoryCore:
             lock.release()
 
     cpdef double deadline(self, object session) except? -1.0:
-        cookie = session.cookie
+        cookie = _cookie_of(session)
         if isinstance(cookie, CookieCore):
             ms = (<CookieCore>cookie).expires_ms
             if ms is None:
-                return (_clock_module.now() if self.clock is None else self.clock()) + self.ttl
+                return (_clock_now() if self.clock is None else self.clock()) + self.ttl
         else:
             ms = getattr(cookie, "expires_ms", None)
         if ms is not None and _MIN_MS <= ms <= _MAX_MS:
@@ -70,6 +70,21 @@ cdef class MemoryCore:
         if expires is None:
             return (_clock_module.now() if self.clock is None else self.clock()) + self.ttl
         return expires.timestamp()
+
+
+cdef inline object _cookie_of(object session):
+    if isinstance(session, SessionCore):
+        return (<SessionCore>session).cookie
+    return session.cookie
+
+
+cdef object _clock_now():
+    # fastsession._clock.now() as the pure twin calls it (looked up at each call,
+    # so tests can freeze it), read from the module's namespace.
+    cdef PyObject *now = PyDict_GetItemWithError(_clock_namespace, "now")
+    if now == NULL:
+        return _clock_module.now()  # raises the AttributeError
+    return (<object>now)()
 
 
 cpdef dict parse_record(object raw):
@@ -111,6 +126,16 @@ cdef bint _contains(const char *p, Py_ssize_t n, const char *needle,
     return False
 
 
+# The bytes cookie_end stops at: everything else is skipped with one lookup.
+cdef unsigned char _COOKIE_END_STOPS[256]
+memset(_COOKIE_END_STOPS, 0, 256)
+_COOKIE_END_STOPS[<unsigned char>b'\\'] = 1
+_COOKIE_END_STOPS[<unsigned char>b'{'] = 1
+_COOKIE_END_STOPS[<unsigned char>b'['] = 1
+_COOKIE_END_STOPS[<unsigned char>b'"'] = 1
+_COOKIE_END_STOPS[<unsigned char>b'}'] = 1
+
+
 cpdef Py_ssize_t cookie_end(bytes doc) except -2:
     """Where the leading cookie object of record JSON ends, or -1 if unsure."""
     if doc is None:
@@ -120,15 +145,17 @@ cpdef Py_ssize_t cookie_end(bytes doc) except -2:
     if n < _HEAD_LEN or memcmp(p, <const char *>_HEAD, _HEAD_LEN) != 0:
         return -1
     cdef Py_ssize_t i
-    cdef Py_ssize_t quotes = 0
-    cdef char c
+    cdef bint inside = False  # an odd number of quotes so far
+    cdef unsigned char c
     for i in range(_HEAD_LEN, n):
-        c = p[i]
+        c = <unsigned char>p[i]
+        if not _COOKIE_END_STOPS[c]:
+            continue
         if c == b'\\' or c == b'{' or c == b'[':
             return -1
         if c == b'"':
-            quotes += 1
-        elif c == b'}' and quotes % 2 == 0:
+            inside = not inside
+        elif not inside:  # a '}' after an even number of quotes
             # Unsure if a second "cookie" member follows: JSON reads the last one.
             if _contains(p + i, n - i, <const char *>_COOKIE_MEMBER, 9):
                 return -1
