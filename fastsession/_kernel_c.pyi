@@ -21,7 +21,9 @@ __all__ = [
     "SidReader",
     "cookie_end",
     "cookie_from_fields",
+    "layout_of",
     "parse_record",
+    "read_in_layout",
     "release",
     "shape_of",
     "with_cookie",
@@ -106,6 +108,7 @@ class MemoryCore:
     lock: Any
     ttl: float
     clock: Callable[[], float] | None
+    layout: tuple[bytes, bytes, dict[str, Any]] | None
     def __init__(
         self, lru: LRULike, lock: Any, ttl: float, clock: Callable[[], float] | None
     ) -> None: ...
@@ -115,6 +118,8 @@ class MemoryCore:
     def deadline(self, session: Any) -> float: ...
 
 def parse_record(raw: bytes) -> Record: ...
+def layout_of(raw: bytes, record: Record) -> tuple[bytes, bytes, dict[str, Any]] | None: ...
+def read_in_layout(raw: bytes, layout: tuple[bytes, bytes, dict[str, Any]]) -> Record | None: ...
 def with_cookie(stored: bytes, fresh: bytes) -> bytes: ...
 def cookie_end(doc: bytes) -> int: ...
 

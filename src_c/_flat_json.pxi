@@ -141,3 +141,104 @@ cdef bytes _flat_json(dict data):
     if not _flat_put(&out, b"}", 1):
         return None
     return PyBytes_FromStringAndSize(out.buf, out.n)
+
+
+# The reverse: a flat JSON object as orjson reads it, for the data members of
+# a stored record (MemoryCore's read_in_layout; its twin is orjson.loads).
+# Only compact JSON: no whitespace, no escapes, ints of at most 18 digits;
+# anything else is None here, and orjson reads it.
+
+cdef extern from "Python.h":
+    object PyUnicode_DecodeUTF8(const char *, Py_ssize_t, const char *)
+
+
+cdef inline Py_ssize_t _flat_string_end(const char *p, Py_ssize_t i, Py_ssize_t n) noexcept:
+    """Past the closing quote of a string starting at p[i] == '"'; -1 if it
+    has an escape or a control character (or does not end)."""
+    cdef unsigned char c
+    i += 1
+    while i < n:
+        c = <unsigned char>p[i]
+        if c == b'"':
+            return i + 1
+        if c < 0x20 or c == b'\\':
+            return -1
+        i += 1
+    return -1
+
+
+cdef object _flat_text(const char *p, Py_ssize_t start, Py_ssize_t stop):
+    """The str between quotes; None if not UTF-8 (orjson then says why)."""
+    try:
+        return PyUnicode_DecodeUTF8(p + start + 1, stop - start - 2, NULL)
+    except UnicodeDecodeError:
+        return None
+
+
+cdef dict _flat_loads(const char *p, Py_ssize_t n):
+    """The dict of compact flat JSON object p[:n], or None (orjson decides).
+    p[0] stands for the opening brace (the caller has checked it)."""
+    cdef dict out = {}
+    cdef Py_ssize_t i = 1, stop, digits
+    cdef long long number
+    cdef bint negative
+    cdef object key, value
+    if n < 2:
+        return None
+    if p[1] == b'}':
+        return out if n == 2 else None
+    while True:
+        if i >= n or p[i] != b'"':
+            return None
+        stop = _flat_string_end(p, i, n)
+        if stop == -1 or stop >= n or p[stop] != b':':
+            return None
+        key = _flat_text(p, i, stop)
+        if key is None:
+            return None
+        i = stop + 1
+        if i >= n:
+            return None
+        if p[i] == b'"':
+            stop = _flat_string_end(p, i, n)
+            if stop == -1:
+                return None
+            value = _flat_text(p, i, stop)
+            if value is None:
+                return None
+            i = stop
+        elif n - i >= 4 and memcmp(p + i, b"null", 4) == 0:
+            value = None
+            i += 4
+        elif n - i >= 4 and memcmp(p + i, b"true", 4) == 0:
+            value = True
+            i += 4
+        elif n - i >= 5 and memcmp(p + i, b"false", 5) == 0:
+            value = False
+            i += 5
+        else:
+            negative = p[i] == b'-'
+            if negative:
+                i += 1
+            number = 0
+            digits = 0
+            while i < n and 48 <= p[i] <= 57:  # '0' to '9'
+                number = number * 10 + (p[i] - 48)
+                digits += 1
+                i += 1
+                if digits > 18:
+                    return None
+            # No digits, a leading zero, or a fraction or exponent: orjson's.
+            if digits == 0 or (digits > 1 and p[i - digits] == b'0'):
+                return None
+            if i < n and (p[i] == b'.' or p[i] == b'e' or p[i] == b'E'):
+                return None
+            value = -number if negative else number
+        out[key] = value
+        if i >= n:
+            return None
+        if p[i] == b'}':
+            return out if i + 1 == n else None
+        if p[i] != b',':
+            return None
+        i += 1

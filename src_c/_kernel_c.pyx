@@ -53,7 +53,7 @@ cdef dict _clock_namespace = _clock_module.__dict__
 cdef object _logger = logging.getLogger("fastsession")
 cdef object _DEBUG = logging.DEBUG
 
-# The data's JSON of a flat dict (no pure module: its twin is orjson itself).
+# A flat dict as JSON and back (no pure module: its twin is orjson itself).
 include "_flat_json.pxi"
 include "_model.pxi"
 include "_sid.pxi"
@@ -75,7 +75,9 @@ __all__ = [
     "SidReader",
     "cookie_end",
     "cookie_from_fields",
+    "layout_of",
     "parse_record",
+    "read_in_layout",
     "release",
     "shape_of",
     "with_cookie",

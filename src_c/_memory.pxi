@@ -4,6 +4,7 @@
 cdef bytes _HEAD = b'{"cookie":{'
 cdef bytes _COOKIE_MEMBER = b'"cookie":'
 cdef bytes _RECORD_START = b'{"cookie":'
+cdef bytes _EXPIRES = b'"expires":'
 cdef Py_ssize_t _HEAD_LEN = 11
 cdef long long _MIN_MS = -62_135_596_800_000
 cdef long long _MAX_MS = 253_402_300_799_999
@@ -18,16 +19,27 @@ cdef class MemoryCore:
     cdef public object lock
     cdef public double ttl
     cdef public object clock
+    cdef public tuple layout
 
     def __init__(self, lru, lock, ttl, clock):
         self.lru = lru
         self.lock = lock
         self.ttl = ttl
         self.clock = clock
+        self.layout = None
 
     def get(self, sid):
         raw = self.lru.get(sid)
-        return None if raw is None else parse_record(raw)
+        if raw is None:
+            return None
+        layout = self.layout
+        if layout is not None:
+            record = read_in_layout(raw, layout)
+            if record is not None:
+                return record
+        record = parse_record(raw)
+        self.layout = layout_of(raw, record)
+        return record
 
     def set(self, sid, session):
         value = session.to_json()
@@ -96,6 +108,97 @@ cpdef dict parse_record(object raw):
     if type(record) is not dict or type((<dict>record).get("cookie")) is not dict:
         check_record(record)  # raises, saying what is wrong
     return record
+
+
+cpdef tuple layout_of(bytes raw, dict record):
+    """The layout of a parsed record's cookie, or None when the bytes cannot tell."""
+    if raw is None:
+        raise TypeError("layout_of() needs bytes, not None")
+    cdef Py_ssize_t end = cookie_end(raw)
+    cdef Py_ssize_t found = raw.find(_EXPIRES, 0, end) if end != -1 else -1
+    if found == -1:
+        return None
+    cdef Py_ssize_t at = found + 10
+    cdef Py_ssize_t stop = _expires_stop(raw, at)
+    if stop == -1 or _EXPIRES in raw[stop:end]:
+        return None
+    layout = (raw[:at], raw[stop:end], dict(record["cookie"]))
+    # Kept only if it reads this very record as orjson did.
+    return layout if read_in_layout(raw, layout) == record else None
+
+
+cpdef dict read_in_layout(bytes raw, tuple layout):
+    """The record raw holds if its cookie has the layout; None if not (or unsure)."""
+    if raw is None or layout is None:
+        raise TypeError("read_in_layout() needs bytes and a layout, not None")
+    head, tail, fields = layout
+    cdef bytes h = head
+    cdef bytes t = tail
+    cdef dict f = fields
+    if h is None or t is None or f is None:
+        raise TypeError("a layout is (bytes, bytes, dict)")
+    cdef const char *p = raw
+    cdef Py_ssize_t n = len(raw)
+    cdef Py_ssize_t at = len(h)
+    cdef Py_ssize_t nt = len(t)
+    if n < at or memcmp(p, <const char *>h, at) != 0:
+        return None
+    cdef Py_ssize_t stop = _expires_stop(raw, at)
+    if stop == -1 or n - stop < nt or memcmp(p + stop, <const char *>t, nt) != 0:
+        return None
+    if stop == at + 4:
+        expires = None
+    else:
+        try:
+            expires = raw[at + 1:stop - 1].decode()
+        except UnicodeDecodeError:
+            return None
+    cdef Py_ssize_t rest = stop + nt
+    cdef dict data
+    if n - rest == 1 and p[rest] == b'}':
+        data = None
+    elif n - rest > 0 and p[rest] == b',':
+        parsed = _flat_loads(p + rest, n - rest)  # p[rest] stands for the '{'
+        if parsed is None:
+            body = PyBytes_FromStringAndSize(NULL, n - rest)
+            (<char *>PyBytes_AS_STRING(body))[0] = b'{'
+            memcpy(<char *>PyBytes_AS_STRING(body) + 1, p + rest + 1, n - rest - 1)
+            try:
+                parsed = _loads(body)
+            except ValueError:
+                return None
+        # Empty (a trailing comma) or a second cookie member: the whole record says.
+        if type(parsed) is not dict or not parsed or "cookie" in <dict>parsed:
+            return None
+        data = parsed
+    else:
+        return None
+    cdef dict cookie = f.copy()
+    cookie["expires"] = expires
+    cdef dict record = {"cookie": cookie}
+    if data is not None:
+        PyDict_Update(record, data)
+    return record
+
+
+cdef Py_ssize_t _expires_stop(bytes raw, Py_ssize_t at) except -2:
+    """Where the expires value at ``at`` ends: null, or a string with no escape
+    or control character; -1 otherwise."""
+    cdef const char *p = raw
+    cdef Py_ssize_t n = len(raw)
+    cdef Py_ssize_t i
+    cdef unsigned char c
+    if n - at >= 4 and memcmp(p + at, b"null", 4) == 0:
+        return at + 4
+    if at >= n or p[at] != b'"':
+        return -1
+    for i in range(at + 1, n):
+        c = <unsigned char>p[i]
+        if c == b'"':
+            return i + 1
+        if c < 0x20 or c == b'\\':
+            return -1
+    return -1
 
 
 cpdef bytes with_cookie(bytes stored, bytes fresh):

@@ -12,7 +12,19 @@ import pytest
 from conftest import Impl
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from kernel_twins import BOTH, TWINS, outcome, session_of, twins
+from kernel_twins import (
+    BOTH,
+    ISO,
+    PY,
+    RAW_MEMBERS,
+    REAL_RECORDS,
+    TWINS,
+    memory_of,
+    outcome,
+    records,
+    session_of,
+    twins,
+)
 
 from fastsession.record import encode_data
 
@@ -82,3 +94,87 @@ def test_twins_write_flat_data_alike(data: dict[str, Any]) -> None:
         session = session_of(impl, "sid", impl.CookieCore(), data)
         runs.append((outcome(session.encode), outcome(session.to_json)))
     assert runs[0] == runs[1]
+
+
+# -- MemoryCore.get: a record read in the last record's cookie layout -------------------------
+
+RECORDS = st.one_of(records(), st.sampled_from(REAL_RECORDS))
+
+
+def typed(value: Any) -> Any:
+    """``value`` with every scalar's type: True == 1 == 1.0, but not here."""
+    if isinstance(value, dict):
+        return [(k, typed(v)) for k, v in value.items()]
+    if isinstance(value, list):
+        return [typed(v) for v in value]
+    return (type(value), value)
+
+
+@st.composite
+def in_layout(draw: st.DrawFn, layout: tuple[bytes, bytes, dict[str, Any]]) -> bytes:
+    """A record with the layout's bytes around another expires value, and other data."""
+    expires = draw(st.one_of(st.just(b"null"), ISO.map(lambda t: b'"' + t.encode() + b'"')))
+    rest = draw(
+        st.one_of(
+            st.just(b"}"),
+            st.just(b",}"),
+            st.lists(RAW_MEMBERS, min_size=1, max_size=5).map(lambda m: b"," + b",".join(m) + b"}"),
+            st.binary(max_size=6),
+        )
+    )
+    return layout[0] + expires + layout[1] + rest
+
+
+def _read(impl: Impl, raw: bytes, layout: Any) -> Any:
+    got = outcome(impl.read_in_layout, raw, layout)
+    return (got[0], typed(got[1])) if got[0] == "ok" else got
+
+
+@pytest.mark.hypothesis
+@twins
+@settings(max_examples=500, deadline=None)
+@given(RECORDS, RECORDS, st.data())
+def test_a_record_read_in_a_layout_is_what_orjson_reads(
+    raw: bytes, other: bytes, draw: st.DataObject
+) -> None:
+    runs = []
+    for impl in TWINS:
+        parsed = outcome(impl.parse_record, other)
+        layout = impl.layout_of(other, parsed[1]) if parsed[0] == "ok" else None
+        runs.append(layout)
+    assert runs[0] == runs[1]
+    layout = runs[0]
+    if layout is None:
+        return
+    assert typed(PY.read_in_layout(other, layout)) == typed(PY.parse_record(other))
+    for doc in (raw, other, draw.draw(in_layout(layout)), draw.draw(in_layout(layout))):
+        reads = [_read(impl, doc, layout) for impl in TWINS]
+        assert reads[0] == reads[1]
+        if reads[0] != ("ok", typed(None)):
+            # A record read in the layout is what orjson reads, types and order.
+            parsed = outcome(PY.parse_record, doc)
+            assert parsed[0] == "ok" and reads[0] == ("ok", typed(parsed[1]))
+
+
+@pytest.mark.parametrize("impl", BOTH)
+def test_memory_core_reads_in_the_last_layout_and_keeps_it(impl: Impl) -> None:
+    memory = memory_of(impl, None)
+    head = b'{"cookie":{"originalMaxAge":1000,"expires":'
+    tail = b',"httpOnly":true,"path":"/"}'
+    memory.lru.set("a", head + b'"2030-01-01T00:00:00.000Z"' + tail + b',"n":1}', 2e9)
+    memory.lru.set("b", head + b'"2031-01-01T00:00:00.000Z"' + tail + b"}", 2e9)
+    assert memory.layout is None
+    first = memory.get("a")
+    layout = memory.layout
+    assert layout[:2] == (head, tail)
+    second = memory.get("b")
+    assert memory.layout is layout  # read in it: not made again
+    assert second == {
+        "cookie": {
+            "originalMaxAge": 1000,
+            "expires": "2031-01-01T00:00:00.000Z",
+            "httpOnly": True,
+            "path": "/",
+        }
+    }
+    assert first["n"] == 1 and first["cookie"] is not layout[2]
