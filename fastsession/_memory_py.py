@@ -193,8 +193,13 @@ def _expires_stop(raw: bytes, at: int) -> int:
 def with_cookie(stored: bytes, fresh: bytes) -> bytes:
     """The stored record with the cookie of record ``fresh``, the stored data
     kept byte for byte (express MemoryStore's ``touch``)."""
-    end = cookie_end(stored)
     fresh_end = cookie_end(fresh)
+    if fresh_end != -1 and stored.startswith(fresh[:fresh_end]):
+        # The same bytes up to the cookie's end: cookie_end(stored) would find
+        # the same end, unless a second cookie member follows.
+        if stored.find(_COOKIE_MEMBER, fresh_end - 1) == -1:
+            return stored  # the same cookie: the stored bytes kept, not copied
+    end = cookie_end(stored)
     if end != -1 and fresh_end != -1:
         if end == fresh_end and stored[:end] == fresh[:fresh_end]:
             return stored  # the same cookie: the stored bytes kept, not copied

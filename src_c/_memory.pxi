@@ -203,8 +203,17 @@ cdef Py_ssize_t _expires_stop(bytes raw, Py_ssize_t at) except -2:
 
 cpdef bytes with_cookie(bytes stored, bytes fresh):
     """The stored record with the cookie of record ``fresh``, the data kept."""
-    cdef Py_ssize_t end = cookie_end(stored)
+    if stored is None:
+        raise TypeError("cookie_end() needs bytes, not None")
     cdef Py_ssize_t fresh_end = cookie_end(fresh)
+    if (fresh_end != -1 and len(stored) >= fresh_end
+            and memcmp(<const char *>stored, <const char *>fresh, fresh_end) == 0):
+        # The same bytes up to the cookie's end: cookie_end(stored) would find
+        # the same end, unless a second cookie member follows.
+        if not _contains(<const char *>stored + fresh_end - 1, len(stored) - fresh_end + 1,
+                         <const char *>_COOKIE_MEMBER, 9):
+            return stored  # the same cookie: the stored bytes kept, not copied
+    cdef Py_ssize_t end = cookie_end(stored)
     if end != -1 and fresh_end != -1:
         if end == fresh_end and memcmp(<const char *>stored, <const char *>fresh, end) == 0:
             return stored  # the same cookie: the stored bytes kept, not copied
