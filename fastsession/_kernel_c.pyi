@@ -22,6 +22,7 @@ __all__ = [
     "cookie_end",
     "cookie_from_fields",
     "layout_of",
+    "new_request",
     "parse_record",
     "read_in_layout",
     "release",
@@ -242,5 +243,8 @@ class RequestCore:
         self, status: str, headers: list[tuple[str, str]], exc_info: Any = None
     ) -> Any: ...
 
+def new_request(
+    engine: EngineCore, conn: MutableMapping[str, Any], options: Mapping[str, Any], respond: Any
+) -> RequestCore: ...
 def with_set_cookie(message: MutableMapping[str, Any], line: str) -> dict[str, Any]: ...
 def release(conn: MutableMapping[str, Any] | None, key: str) -> None: ...

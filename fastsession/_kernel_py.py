@@ -23,7 +23,7 @@ from ._memory_py import (
     with_cookie,
 )
 from ._model_py import CookieCore, CookieShape, SessionCore, cookie_from_fields, shape_of
-from ._request_py import EMPTY_DATA, RequestCore, release
+from ._request_py import EMPTY_DATA, RequestCore, new_request, release
 from ._sid_py import HEADER_LEN_MAX, HEADERS_MAX, VERIFIED_MAX, SidReader
 
 __all__ = [
@@ -41,6 +41,7 @@ __all__ = [
     "cookie_end",
     "cookie_from_fields",
     "layout_of",
+    "new_request",
     "parse_record",
     "read_in_layout",
     "release",

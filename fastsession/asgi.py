@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any
 
-from ._speedups import RequestCore, release
+from ._speedups import new_request, release
 from .engine import cookie_options, make_engine
 from .options import build_options
 from .secure import asgi_secure_of
@@ -55,7 +55,7 @@ class SessionMiddleware:
             return
 
         engine = self.engine
-        request = RequestCore(engine, scope, options, send)
+        request = new_request(engine, scope, options, send)
         # 1. The id from the first cookie with our name, if its signature
         # verifies (SidReader); 2. load it, or start a new session: an
         # unknown id is never reused.

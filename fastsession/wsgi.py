@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
-from ._speedups import RequestCore, release
+from ._speedups import RequestCore, new_request, release
 from .engine import cookie_options, make_engine
 from .options import build_options
 from .secure import wsgi_secure_of
@@ -47,7 +47,7 @@ class WSGISessionMiddleware:
             return self.app(environ, start_response)
 
         engine = self.engine
-        request = RequestCore(engine, environ, options, start_response)
+        request = new_request(engine, environ, options, start_response)
         # 1. The id from the first cookie with our name, if its signature
         # verifies; 2. load it, or start a new session (an unknown id is never reused).
         request.begin(engine.sids.read(environ.get("HTTP_COOKIE")))

@@ -76,6 +76,7 @@ __all__ = [
     "cookie_end",
     "cookie_from_fields",
     "layout_of",
+    "new_request",
     "parse_record",
     "read_in_layout",
     "release",

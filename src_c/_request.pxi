@@ -323,6 +323,17 @@ cdef class RequestCore:
         return self.respond(status, headers, exc_info)
 
 
+def new_request(EngineCore engine not None, conn, options, respond):
+    """RequestCore(engine, conn, options, respond), without the type call."""
+    cdef RequestCore request = _new(RequestCore)
+    # tp_new left the other fields None and False, as __init__ sets them.
+    request.engine = engine
+    request.conn = conn
+    request.options = options
+    request.respond = respond
+    return request
+
+
 cpdef dict with_set_cookie(object message, str line):
     """An ASGI start message with a Set-Cookie header added."""
     cdef dict out = dict(message)

@@ -19,6 +19,7 @@ from kernel_twins import (
     RAW_MEMBERS,
     REAL_RECORDS,
     TWINS,
+    engine_of,
     memory_of,
     outcome,
     records,
@@ -178,3 +179,27 @@ def test_memory_core_reads_in_the_last_layout_and_keeps_it(impl: Impl) -> None:
         }
     }
     assert first["n"] == 1 and first["cookie"] is not layout[2]
+
+
+# -- new_request: the middlewares' RequestCore, made without the type call ------------------
+
+_REQUEST_FIELDS = (
+    "engine", "conn", "options", "respond", "secure", "cookie_id", "original_id",
+    "original_data", "saved_data", "touched", "destroyed", "started",
+    "committed_id", "committed_data",
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("impl", BOTH)
+def test_new_request_is_the_request_core_the_type_makes(impl: Impl) -> None:
+    engine = engine_of(impl)
+    conn: dict[str, Any] = {"scheme": "https"}
+    options = {"path": "/"}
+    made = impl.new_request(engine, conn, options, print)
+    assert type(made) is impl.RequestCore
+    expected = impl.RequestCore(engine, conn, options, print)
+    for name in _REQUEST_FIELDS:
+        assert getattr(made, name) is getattr(expected, name), name
+    assert made.conn is conn and made.is_secure() is True
+    session = made.begin(None)
+    assert conn["session"] is session and session.state is made
