@@ -52,10 +52,11 @@ cdef class MemoryCore:
             lock.release()
 
     def touch(self, sid, session):
+        cdef Py_ssize_t fresh_end = -2  # not known: cookie_end finds it
         cookie = _cookie_of(session)
         if isinstance(cookie, CookieCore):
             # The cookie alone, as a record without data: the stored data is kept.
-            fresh = _cookie_json(<CookieCore>cookie, True)
+            fresh = _cookie_json(<CookieCore>cookie, True, &fresh_end)
         else:
             fresh = session.to_json()
         deadline = self.deadline(session)
@@ -64,7 +65,7 @@ cdef class MemoryCore:
         try:
             stored = self.lru.peek(sid)
             if stored is not None:
-                self.lru.set(sid, with_cookie(stored, fresh), deadline)
+                self.lru.set(sid, _with_cookie(stored, fresh, fresh_end), deadline)
         finally:
             lock.release()
 
@@ -203,9 +204,15 @@ cdef Py_ssize_t _expires_stop(bytes raw, Py_ssize_t at) except -2:
 
 cpdef bytes with_cookie(bytes stored, bytes fresh):
     """The stored record with the cookie of record ``fresh``, the data kept."""
+    return _with_cookie(stored, fresh, -2)
+
+
+cdef bytes _with_cookie(bytes stored, bytes fresh, Py_ssize_t fresh_end):
+    # fresh_end: cookie_end(fresh), or -2 for not known yet.
     if stored is None:
         raise TypeError("cookie_end() needs bytes, not None")
-    cdef Py_ssize_t fresh_end = cookie_end(fresh)
+    if fresh_end == -2:
+        fresh_end = cookie_end(fresh)
     if (fresh_end != -1 and len(stored) >= fresh_end
             and memcmp(<const char *>stored, <const char *>fresh, fresh_end) == 0):
         # The same bytes up to the cookie's end: cookie_end(stored) would find

@@ -138,9 +138,14 @@ cdef class CookieCore:
         return out
 
 
-cdef bytes _cookie_json(CookieCore cookie, bint as_record):
+cdef bytes _cookie_json(CookieCore cookie, bint as_record, Py_ssize_t *end=NULL):
     """CookieCore.to_json's bytes (``as_record``: inside ``{"cookie":...}``, as
-    MemoryCore.touch hands them over), written into one bytes object."""
+    MemoryCore.touch hands them over), written into one bytes object.
+
+    ``end``, if given, is set to cookie_end() of the record when that is sure
+    without the scan, else -2: a plain shape (no backslash, brace or bracket,
+    so no quote inside a string either) around digits, null and an ISO date
+    ends at the record's last byte but one."""
     cdef CookieShape shape = cookie.get_shape()
     cdef Py_ssize_t head = 10 if as_record else 0
     cdef Py_ssize_t n_original = 4, n_expires = 4, n
@@ -181,6 +186,12 @@ cdef bytes _cookie_json(CookieCore cookie, bint as_record):
     w += len(shape.after)
     if as_record:
         w[0] = b'}'
+    if end != NULL:
+        end[0] = -2
+        if as_record and shape.plain and (
+            cookie.original_ms is None or type(cookie.original_ms) is int
+        ):
+            end[0] = n - 1
     return out
 
 
