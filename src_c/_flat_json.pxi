@@ -175,37 +175,37 @@ cdef object _flat_text(const char *p, Py_ssize_t start, Py_ssize_t stop):
         return None
 
 
-cdef dict _flat_loads(const char *p, Py_ssize_t n):
-    """The dict of compact flat JSON object p[:n], or None (orjson decides).
-    p[0] stands for the opening brace (the caller has checked it)."""
-    cdef dict out = {}
+cdef bint _flat_loads(const char *p, Py_ssize_t n, dict out) except -1:
+    """Compact flat JSON object p[:n]'s members put into ``out``; False (``out``
+    then half filled) when orjson must read it. p[0] stands for the opening
+    brace (the caller has checked it)."""
     cdef Py_ssize_t i = 1, stop, digits
     cdef long long number
     cdef bint negative
     cdef object key, value
     if n < 2:
-        return None
+        return False
     if p[1] == b'}':
-        return out if n == 2 else None
+        return n == 2
     while True:
         if i >= n or p[i] != b'"':
-            return None
+            return False
         stop = _flat_string_end(p, i, n)
         if stop == -1 or stop >= n or p[stop] != b':':
-            return None
+            return False
         key = _flat_text(p, i, stop)
         if key is None:
-            return None
+            return False
         i = stop + 1
         if i >= n:
-            return None
+            return False
         if p[i] == b'"':
             stop = _flat_string_end(p, i, n)
             if stop == -1:
-                return None
+                return False
             value = _flat_text(p, i, stop)
             if value is None:
-                return None
+                return False
             i = stop
         elif n - i >= 4 and memcmp(p + i, b"null", 4) == 0:
             value = None
@@ -227,18 +227,18 @@ cdef dict _flat_loads(const char *p, Py_ssize_t n):
                 digits += 1
                 i += 1
                 if digits > 18:
-                    return None
+                    return False
             # No digits, a leading zero, or a fraction or exponent: orjson's.
             if digits == 0 or (digits > 1 and p[i - digits] == b'0'):
-                return None
+                return False
             if i < n and (p[i] == b'.' or p[i] == b'e' or p[i] == b'E'):
-                return None
+                return False
             value = -number if negative else number
         out[key] = value
         if i >= n:
-            return None
+            return False
         if p[i] == b'}':
-            return out if i + 1 == n else None
+            return i + 1 == n
         if p[i] != b',':
-            return None
+            return False
         i += 1

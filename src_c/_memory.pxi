@@ -156,29 +156,30 @@ cpdef dict read_in_layout(bytes raw, tuple layout):
             return None
     cdef Py_ssize_t rest = stop + nt
     cdef dict data
-    if n - rest == 1 and p[rest] == b'}':
-        data = None
-    elif n - rest > 0 and p[rest] == b',':
-        parsed = _flat_loads(p + rest, n - rest)  # p[rest] stands for the '{'
-        if parsed is None:
-            body = PyBytes_FromStringAndSize(NULL, n - rest)
-            (<char *>PyBytes_AS_STRING(body))[0] = b'{'
-            memcpy(<char *>PyBytes_AS_STRING(body) + 1, p + rest + 1, n - rest - 1)
-            try:
-                parsed = _loads(body)
-            except ValueError:
-                return None
-        # Empty (a trailing comma) or a second cookie member: the whole record says.
-        if type(parsed) is not dict or not parsed or "cookie" in <dict>parsed:
-            return None
-        data = parsed
-    else:
+    if not (n - rest == 1 and p[rest] == b'}') and not (n - rest > 0 and p[rest] == b','):
         return None
     cdef dict cookie = f.copy()
     cookie["expires"] = expires
     cdef dict record = {"cookie": cookie}
-    if data is not None:
-        PyDict_Update(record, data)
+    if p[rest] == b'}':
+        return record
+    # Compact flat data straight into the record (p[rest] stands for the '{').
+    if _flat_loads(p + rest, n - rest, record):
+        # Empty (a trailing comma) or a second cookie member: the whole record says.
+        if len(record) == 1 or <object>PyDict_GetItemWithError(record, "cookie") is not cookie:
+            return None
+        return record
+    body = PyBytes_FromStringAndSize(NULL, n - rest)
+    (<char *>PyBytes_AS_STRING(body))[0] = b'{'
+    memcpy(<char *>PyBytes_AS_STRING(body) + 1, p + rest + 1, n - rest - 1)
+    try:
+        parsed = _loads(body)
+    except ValueError:
+        return None
+    if type(parsed) is not dict or not parsed or "cookie" in <dict>parsed:
+        return None
+    record = {"cookie": cookie}
+    PyDict_Update(record, parsed)
     return record
 
 
