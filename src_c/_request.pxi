@@ -343,7 +343,7 @@ cpdef dict with_set_cookie(object message, str line):
 
 cpdef release(object conn, str key):
     """Unbind the request's session from its request once the request is over."""
-    session = conn.get(key) if conn is not None else None
+    session = _conn_get(conn, key) if conn is not None else None
     if isinstance(session, SessionCore):
         (<SessionCore>session).state = None
 
