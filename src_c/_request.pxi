@@ -19,6 +19,12 @@ cdef inline object _conn_get(object conn, object key):
     return conn.get(key)
 
 
+cdef inline object _conn_get_or(object conn, object key, object default):
+    if type(conn) is dict:
+        return (<dict>conn).get(key, default)
+    return conn.get(key, default)
+
+
 cdef inline object _conn_item(object conn, object key):
     if type(conn) is dict:
         return (<dict>conn)[key]
@@ -291,7 +297,8 @@ cdef class RequestCore:
     # -- the wrappers the app is given ------------------------------------------------
 
     def asgi_send(self, message):
-        kind = message["type"]
+        # A message is a dict (ASGI says so); any other mapping through its methods.
+        kind = _conn_item(message, "type")
         if kind in _START:
             self.started = True
             if not self.engine.inline:
@@ -300,7 +307,7 @@ cdef class RequestCore:
             if line is not None:
                 message = with_set_cookie(message, line)
         elif self.started and (
-            (kind == "http.response.body" and not message.get("more_body", False))
+            (kind == "http.response.body" and not _conn_get_or(message, "more_body", False))
             or kind == "websocket.close"
         ):
             if not self.engine.inline:
