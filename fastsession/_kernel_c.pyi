@@ -21,7 +21,10 @@ __all__ = [
     "SidReader",
     "cookie_end",
     "cookie_from_fields",
+    "layout_of",
+    "new_request",
     "parse_record",
+    "read_in_layout",
     "release",
     "shape_of",
     "with_cookie",
@@ -106,6 +109,7 @@ class MemoryCore:
     lock: Any
     ttl: float
     clock: Callable[[], float] | None
+    layout: tuple[bytes, bytes, dict[str, Any]] | None
     def __init__(
         self, lru: LRULike, lock: Any, ttl: float, clock: Callable[[], float] | None
     ) -> None: ...
@@ -115,6 +119,8 @@ class MemoryCore:
     def deadline(self, session: Any) -> float: ...
 
 def parse_record(raw: bytes) -> Record: ...
+def layout_of(raw: bytes, record: Record) -> tuple[bytes, bytes, dict[str, Any]] | None: ...
+def read_in_layout(raw: bytes, layout: tuple[bytes, bytes, dict[str, Any]]) -> Record | None: ...
 def with_cookie(stored: bytes, fresh: bytes) -> bytes: ...
 def cookie_end(doc: bytes) -> int: ...
 
@@ -237,5 +243,8 @@ class RequestCore:
         self, status: str, headers: list[tuple[str, str]], exc_info: Any = None
     ) -> Any: ...
 
+def new_request(
+    engine: EngineCore, conn: MutableMapping[str, Any], options: Mapping[str, Any], respond: Any
+) -> RequestCore: ...
 def with_set_cookie(message: MutableMapping[str, Any], line: str) -> dict[str, Any]: ...
 def release(conn: MutableMapping[str, Any] | None, key: str) -> None: ...

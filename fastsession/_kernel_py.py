@@ -14,9 +14,16 @@ pure twin              compiled twin           what it owns
 """
 
 from ._engine_py import EngineCore
-from ._memory_py import MemoryCore, cookie_end, parse_record, with_cookie
+from ._memory_py import (
+    MemoryCore,
+    cookie_end,
+    layout_of,
+    parse_record,
+    read_in_layout,
+    with_cookie,
+)
 from ._model_py import CookieCore, CookieShape, SessionCore, cookie_from_fields, shape_of
-from ._request_py import EMPTY_DATA, RequestCore, release
+from ._request_py import EMPTY_DATA, RequestCore, new_request, release
 from ._sid_py import HEADER_LEN_MAX, HEADERS_MAX, VERIFIED_MAX, SidReader
 
 __all__ = [
@@ -33,7 +40,10 @@ __all__ = [
     "SidReader",
     "cookie_end",
     "cookie_from_fields",
+    "layout_of",
+    "new_request",
     "parse_record",
+    "read_in_layout",
     "release",
     "shape_of",
     "with_cookie",

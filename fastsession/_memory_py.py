@@ -5,6 +5,10 @@ LRU, with a deadline each. fastsession.stores.memory.MemoryStore subclasses it,
 so the middlewares call these methods as the store's own (compiled, in the
 compiled twin) with nothing in between.
 
+A read parses only the data with orjson when the record's cookie has the
+bytes of the last one read around another ``expires`` (`layout_of`,
+`read_in_layout`): the rest of the cookie is that one's members.
+
 Invariants: a stored value is always a whole record (``{"cookie":{...},...}``);
 ``touch`` replaces the stored cookie and keeps the stored data byte for byte,
 as express's MemoryStore does; writes hold ``lock``, so a touch can neither
@@ -22,11 +26,19 @@ from ._types import LRULike, Record
 from .errors import CorruptSessionError, check_record
 from .record import dumps, loads
 
-__all__ = ["MemoryCore", "cookie_end"]
+__all__ = [
+    "MemoryCore",
+    "cookie_end",
+    "layout_of",
+    "parse_record",
+    "read_in_layout",
+    "with_cookie",
+]
 
 _HEAD = b'{"cookie":{'
 _COOKIE_MEMBER = b'"cookie":'
 _RECORD_START = b'{"cookie":'
+_EXPIRES = b'"expires":'
 # The epoch milliseconds a datetime can hold (years 1 to 9999).
 _MIN_MS = -62_135_596_800_000
 _MAX_MS = 253_402_300_799_999
@@ -35,7 +47,7 @@ _MAX_MS = 253_402_300_799_999
 class MemoryCore:
     """Records as JSON bytes in an LRU with a deadline each (clock seconds)."""
 
-    __slots__ = ("lru", "lock", "ttl", "clock")
+    __slots__ = ("lru", "lock", "ttl", "clock", "layout")
 
     def __init__(
         self, lru: LRULike, lock: Any, ttl: float, clock: Callable[[], float] | None
@@ -44,10 +56,22 @@ class MemoryCore:
         self.lock = lock
         self.ttl = ttl
         self.clock = clock
+        # The last record's cookie layout (`layout_of`): a site's records share
+        # one, so most reads parse only the data with orjson.
+        self.layout: tuple[bytes, bytes, dict[str, Any]] | None = None
 
     def get(self, sid: str) -> Record | None:
         raw = self.lru.get(sid)
-        return None if raw is None else parse_record(raw)
+        if raw is None:
+            return None
+        layout = self.layout
+        if layout is not None:
+            record = read_in_layout(raw, layout)
+            if record is not None:
+                return record
+        record = parse_record(raw)
+        self.layout = layout_of(raw, record)
+        return record
 
     def set(self, sid: str, session: Any) -> None:
         value = session.to_json()
@@ -93,11 +117,89 @@ def parse_record(raw: bytes) -> Record:
     return record  # type: ignore[no-any-return]
 
 
+def layout_of(raw: bytes, record: Record) -> tuple[bytes, bytes, dict[str, Any]] | None:
+    """The layout of a parsed record's cookie: its bytes before and after the
+    ``expires`` value and its members; None when the bytes cannot tell.
+
+    Records that share those bytes around a null or plain string ``expires``
+    have the same members but that one (`read_in_layout`).
+    """
+    end = cookie_end(raw)
+    found = raw.find(_EXPIRES, 0, end) if end != -1 else -1
+    if found == -1:
+        return None
+    at = found + len(_EXPIRES)
+    stop = _expires_stop(raw, at)
+    if stop == -1 or _EXPIRES in raw[stop:end]:
+        return None
+    layout = (raw[:at], raw[stop:end], dict(record["cookie"]))
+    # Kept only if it reads this very record as orjson did.
+    return layout if read_in_layout(raw, layout) == record else None
+
+
+def read_in_layout(raw: bytes, layout: tuple[bytes, bytes, dict[str, Any]]) -> Record | None:
+    """The record ``raw`` holds, if its cookie has the layout: the layout's
+    members with this ``expires``, and the data through orjson; None if not
+    (or unsure), for `parse_record` to read."""
+    head, tail, fields = layout
+    if not raw.startswith(head):
+        return None
+    at = len(head)
+    stop = _expires_stop(raw, at)
+    if stop == -1 or not raw.startswith(tail, stop):
+        return None
+    if stop == at + 4:
+        expires = None
+    else:
+        try:
+            expires = raw[at + 1 : stop - 1].decode()
+        except UnicodeDecodeError:
+            return None
+    rest = raw[stop + len(tail) :]
+    if rest == b"}":
+        data: dict[str, Any] = {}
+    elif rest.startswith(b","):
+        try:
+            data = loads(b"{" + rest[1:])
+        except ValueError:
+            return None
+        # Empty (a trailing comma) or a second cookie member: the whole record says.
+        if type(data) is not dict or not data or "cookie" in data:
+            return None
+    else:
+        return None
+    cookie = dict(fields)
+    cookie["expires"] = expires
+    record = {"cookie": cookie}
+    record.update(data)
+    return record
+
+
+def _expires_stop(raw: bytes, at: int) -> int:
+    """Where the ``expires`` value at ``at`` ends: null, or a string with no
+    escape or control character; -1 otherwise."""
+    if raw.startswith(b"null", at):
+        return at + 4
+    if not raw.startswith(b'"', at):
+        return -1
+    stop = raw.find(b'"', at + 1)
+    if stop == -1:
+        return -1
+    if any(c < 0x20 or c == 0x5C for c in raw[at + 1 : stop]):
+        return -1
+    return stop + 1
+
+
 def with_cookie(stored: bytes, fresh: bytes) -> bytes:
     """The stored record with the cookie of record ``fresh``, the stored data
     kept byte for byte (express MemoryStore's ``touch``)."""
-    end = cookie_end(stored)
     fresh_end = cookie_end(fresh)
+    if fresh_end != -1 and stored.startswith(fresh[:fresh_end]):
+        # The same bytes up to the cookie's end: cookie_end(stored) would find
+        # the same end, unless a second cookie member follows.
+        if stored.find(_COOKIE_MEMBER, fresh_end - 1) == -1:
+            return stored  # the same cookie: the stored bytes kept, not copied
+    end = cookie_end(stored)
     if end != -1 and fresh_end != -1:
         if end == fresh_end and stored[:end] == fresh[:fresh_end]:
             return stored  # the same cookie: the stored bytes kept, not copied

@@ -31,7 +31,7 @@ from ._model_py import (
 )
 from .errors import SessionError, check_record, store_error
 
-__all__ = ["EMPTY_DATA", "RequestCore", "release"]
+__all__ = ["EMPTY_DATA", "RequestCore", "new_request", "release"]
 
 EMPTY_DATA = b"{}"
 """The data's JSON of a new session."""
@@ -331,6 +331,14 @@ class RequestCore:
             if line is not None:
                 headers = [*headers, ("Set-Cookie", line)]
         return self.respond(status, headers, exc_info)
+
+
+def new_request(
+    engine: EngineCore, conn: MutableMapping[str, Any], options: Mapping[str, Any], respond: Any
+) -> RequestCore:
+    """``RequestCore(engine, conn, options, respond)``, as the middlewares make
+    it: the compiled twin skips the type call and ``__init__``'s arguments."""
+    return RequestCore(engine, conn, options, respond)
 
 
 def with_set_cookie(message: MutableMapping[str, Any], line: str) -> dict[str, Any]:

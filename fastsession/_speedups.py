@@ -73,6 +73,7 @@ if TYPE_CHECKING or not EXTENSIONS:
         SidReader,
         cookie_end,
         cookie_from_fields,
+        new_request,
         parse_record,
         release,
     )
@@ -86,6 +87,7 @@ else:
         SidReader,
         cookie_end,
         cookie_from_fields,
+        new_request,
         parse_record,
         release,
     )
@@ -108,6 +110,7 @@ __all__ = [
     "encode",
     "format_iso",
     "lookup",
+    "new_request",
     "parse",
     "parse_iso",
     "parse_record",

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from datetime import timedelta
 from typing import Any
 
-from ._speedups import RequestCore, release
+from ._speedups import new_request, release
 from .engine import cookie_options, make_engine
 from .options import build_options, named_options
 from .params import (
@@ -140,7 +140,7 @@ class SessionMiddleware:
             return
 
         engine = self.engine
-        request = RequestCore(engine, scope, options, send)
+        request = new_request(engine, scope, options, send)
         # 1. The id from the first cookie with our name, if its signature
         # verifies (SidReader); 2. load it, or start a new session: an
         # unknown id is never reused.

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import timedelta
 from typing import Any
 
-from ._speedups import RequestCore, release
+from ._speedups import RequestCore, new_request, release
 from .engine import cookie_options, make_engine
 from .options import build_options, named_options
 from .params import (
@@ -129,7 +129,7 @@ class WSGISessionMiddleware:
             return self.app(environ, start_response)
 
         engine = self.engine
-        request = RequestCore(engine, environ, options, start_response)
+        request = new_request(engine, environ, options, start_response)
         # 1. The id from the first cookie with our name, if its signature
         # verifies; 2. load it, or start a new session (an unknown id is never reused).
         request.begin(engine.sids.read(environ.get("HTTP_COOKIE")))

@@ -11,7 +11,7 @@
 
 import logging
 
-from libc.string cimport memchr, memcmp
+from libc.string cimport memchr, memcmp, memset
 
 from fastsession import _clock as _clock_module
 from fastsession.errors import CorruptSessionError, SerializationError, SessionError
@@ -28,7 +28,7 @@ from fastsession.record import parse_iso as _parse_iso
 from orjson import dumps as _orjson_dumps
 from fastsession.record import ORJSON_OPTIONS as _ORJSON_OPTS
 
-from cpython.dict cimport PyDict_Contains, PyDict_DelItem, PyDict_Update
+from cpython.dict cimport PyDict_Contains, PyDict_DelItem, PyDict_GetItemWithError, PyDict_Update
 from cpython.object cimport PyObject, PyTypeObject
 
 ctypedef object (*_newfunc)(PyTypeObject *, PyObject *, PyObject *)
@@ -47,9 +47,14 @@ cdef inline object _new(object cls):
     return new(<PyTypeObject *>cls, <PyObject *>_NO_ARGS, NULL)
 
 
+# Read straight from the module's namespace: cheaper than getattr at each call.
+cdef dict _clock_namespace = _clock_module.__dict__
+
 cdef object _logger = logging.getLogger("fastsession")
 cdef object _DEBUG = logging.DEBUG
 
+# A flat dict as JSON and back (no pure module: its twin is orjson itself).
+include "_flat_json.pxi"
 include "_model.pxi"
 include "_sid.pxi"
 include "_memory.pxi"
@@ -70,7 +75,10 @@ __all__ = [
     "SidReader",
     "cookie_end",
     "cookie_from_fields",
+    "layout_of",
+    "new_request",
     "parse_record",
+    "read_in_layout",
     "release",
     "shape_of",
     "with_cookie",

@@ -123,16 +123,7 @@ cdef class CookieCore:
         return self.shape
 
     cpdef bytes to_json(self):
-        cdef CookieShape shape = self.get_shape()
-        original = self.original_ms
-        expires = self.expires_ms
-        return b"".join([
-            b'{"originalMaxAge":',
-            b"null" if original is None else str(original).encode(),
-            shape.before,
-            b"null" if expires is None else b'"' + _format_iso(expires).encode() + b'"',
-            shape.after,
-        ])
+        return _cookie_json(self, False)
 
     cpdef dict to_dict(self):
         cdef dict fields = self._fields
@@ -145,6 +136,63 @@ cdef class CookieCore:
             if k in fields:
                 out[k] = fields[k]
         return out
+
+
+cdef bytes _cookie_json(CookieCore cookie, bint as_record, Py_ssize_t *end=NULL):
+    """CookieCore.to_json's bytes (``as_record``: inside ``{"cookie":...}``, as
+    MemoryCore.touch hands them over), written into one bytes object.
+
+    ``end``, if given, is set to cookie_end() of the record when that is sure
+    without the scan, else -2: a plain shape (no backslash, brace or bracket,
+    so no quote inside a string either) around digits, null and an ISO date
+    ends at the record's last byte but one."""
+    cdef CookieShape shape = cookie.get_shape()
+    cdef Py_ssize_t head = 10 if as_record else 0
+    cdef Py_ssize_t n_original = 4, n_expires = 4, n
+    cdef const char *original = b"null"
+    cdef const char *expires = b"null"
+    cdef char *w
+    cdef object original_text = None, expires_text = None
+    if shape.before is None or shape.after is None:
+        raise TypeError("a CookieShape's before and after must be bytes")
+    if cookie.original_ms is not None:
+        original_text = str(cookie.original_ms)
+        original = _utf8(original_text, &n_original)
+    if cookie.expires_ms is not None:
+        expires_text = _format_iso(cookie.expires_ms)
+        expires = _utf8(expires_text, &n_expires)
+    n = (head + 18 + n_original + len(shape.before) + n_expires
+         + (2 if expires_text is not None else 0) + len(shape.after) + as_record)
+    out = PyBytes_FromStringAndSize(NULL, n)
+    w = PyBytes_AS_STRING(out)
+    if as_record:
+        memcpy(w, b'{"cookie":', 10)
+        w += 10
+    memcpy(w, b'{"originalMaxAge":', 18)
+    w += 18
+    memcpy(w, original, n_original)
+    w += n_original
+    memcpy(w, <const char *>shape.before, len(shape.before))
+    w += len(shape.before)
+    if expires_text is not None:
+        w[0] = b'"'
+        w += 1
+    memcpy(w, expires, n_expires)
+    w += n_expires
+    if expires_text is not None:
+        w[0] = b'"'
+        w += 1
+    memcpy(w, <const char *>shape.after, len(shape.after))
+    w += len(shape.after)
+    if as_record:
+        w[0] = b'}'
+    if end != NULL:
+        end[0] = -2
+        if as_record and shape.plain and (
+            cookie.original_ms is None or type(cookie.original_ms) is int
+        ):
+            end[0] = n - 1
+    return out
 
 
 def cookie_from_fields(cls, dict fields not None):
@@ -198,6 +246,9 @@ cdef class SessionCore(dict):
             return self.encoded
         if PyDict_Contains(self, "cookie"):
             raise SerializationError('the session key "cookie" is reserved for the cookie')
+        flat = _flat_json(self)
+        if flat is not None:
+            return flat
         try:
             return _orjson_dumps(self, None, _ORJSON_OPTS)
         except Exception:

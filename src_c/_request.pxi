@@ -19,6 +19,12 @@ cdef inline object _conn_get(object conn, object key):
     return conn.get(key)
 
 
+cdef inline object _conn_get_or(object conn, object key, object default):
+    if type(conn) is dict:
+        return (<dict>conn).get(key, default)
+    return conn.get(key, default)
+
+
 cdef inline object _conn_item(object conn, object key):
     if type(conn) is dict:
         return (<dict>conn)[key]
@@ -286,7 +292,8 @@ cdef class RequestCore:
     # -- the wrappers the app is given ------------------------------------------------
 
     def asgi_send(self, message):
-        kind = message["type"]
+        # A message is a dict (ASGI says so); any other mapping through its methods.
+        kind = _conn_item(message, "type")
         if kind in _START:
             self.started = True
             if not self.engine.inline:
@@ -295,7 +302,7 @@ cdef class RequestCore:
             if line is not None:
                 message = with_set_cookie(message, line)
         elif self.started and (
-            (kind == "http.response.body" and not message.get("more_body", False))
+            (kind == "http.response.body" and not _conn_get_or(message, "more_body", False))
             or kind == "websocket.close"
         ):
             if not self.engine.inline:
@@ -318,6 +325,17 @@ cdef class RequestCore:
         return self.respond(status, headers, exc_info)
 
 
+def new_request(EngineCore engine not None, conn, options, respond):
+    """RequestCore(engine, conn, options, respond), without the type call."""
+    cdef RequestCore request = _new(RequestCore)
+    # tp_new left the other fields None and False, as __init__ sets them.
+    request.engine = engine
+    request.conn = conn
+    request.options = options
+    request.respond = respond
+    return request
+
+
 cpdef dict with_set_cookie(object message, str line):
     """An ASGI start message with a Set-Cookie header added."""
     cdef dict out = dict(message)
@@ -327,7 +345,7 @@ cpdef dict with_set_cookie(object message, str line):
 
 cpdef release(object conn, str key):
     """Unbind the request's session from its request once the request is over."""
-    session = conn.get(key) if conn is not None else None
+    session = _conn_get(conn, key) if conn is not None else None
     if isinstance(session, SessionCore):
         (<SessionCore>session).state = None
 
