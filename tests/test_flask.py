@@ -345,9 +345,21 @@ def test_init_app_later_with_one_extension_for_two_apps() -> None:
             session["n"] = session.get("n", 0) + 1
             return str(session["n"])
 
-    assert first.extensions["fastsession"].store is not second.extensions["fastsession"].store
+    # The default MemoryStore is shared by whatever reads the same cookie (the
+    # same secrets and name: fastsession.engine.default_store), as a Redis would be.
+    assert first.extensions["fastsession"].store is second.extensions["fastsession"].store
     client = first.test_client()
     assert [client.get("/").text for _ in range(2)] == ["1", "2"]
+    cookie = client.get_cookie("session")
+    assert cookie is not None
+    other = second.test_client()
+    other.set_cookie("session", cookie.value)
+    assert other.get("/").text == "3"  # the same session, read by the other app
+
+    third = Flask("three")
+    third.config["SECRET_KEY"] = "another secret that is long enough for the check"
+    ext.init_app(third)
+    assert third.extensions["fastsession"].store is not first.extensions["fastsession"].store
 
 
 def test_default_json_refuses_a_datetime_naming_the_key() -> None:

@@ -37,10 +37,14 @@ def _imports(path: Path, modules: set[str]) -> set[str]:
     found: set[str] = set()
 
     def resolve(target: str) -> None:
-        # "a.b.c" imports a, a.b and a.b.c: each package's __init__ runs.
+        # "a.b.c" imports a, a.b and a.b.c: each package's __init__ runs. The
+        # packages this module is inside ran before it, whatever it imports:
+        # only an import of one of them by name (``from . import x``) counts.
         parts = target.split(".")
         for i in range(1, len(parts) + 1):
             candidate = ".".join(parts[:i])
+            if candidate != target and name.startswith(candidate + "."):
+                continue
             if candidate in modules and candidate != name:
                 found.add(candidate)
 
