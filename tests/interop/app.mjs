@@ -1,4 +1,5 @@
-// The Express side of tests/test_express_interop.py and tests/test_postgres_interop.py:
+// The Express side of tests/test_express_interop.py, test_framework_interop.py and
+// test_postgres_interop.py:
 // express-session with connect-redis (REDIS_URL) or connect-pg-simple (PG_URL) on the
 // test's server, the same routes as the Python apps.
 //
