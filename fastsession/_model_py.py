@@ -23,8 +23,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from . import _clock
+from ._dates_py import format_iso, parse_iso
 from .errors import SerializationError
-from .record import dumps, encode_data, format_iso, join, parse_iso
+from .record import dumps, encode_data, join
 
 __all__ = ["CookieCore", "CookieShape", "SessionCore", "cookie_from_fields", "shape_of"]
 

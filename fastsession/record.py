@@ -10,7 +10,20 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from ._dates_py import format_iso, parse_iso  # the one date algorithm, re-exported
 from .errors import SerializationError
+
+__all__ = [
+    "ORJSON_OPTIONS",
+    "datetime_to_ms",
+    "dumps",
+    "encode_data",
+    "format_iso",
+    "join",
+    "loads",
+    "ms_to_datetime",
+    "parse_iso",
+]
 
 try:
     import orjson
@@ -82,33 +95,6 @@ def join(cookie_json: bytes, data_json: bytes) -> bytes:
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
 # A real entry, not a sentinel: (-1, "") was taken for the second before the epoch.
-_iso_cache: tuple[int, str] = (0, "1970-01-01T00:00:00")
-
-
-def format_iso(ms: int) -> str:
-    """Epoch milliseconds → ``2030-01-01T00:01:00.000Z`` (JS ``toISOString``)."""
-    global _iso_cache
-    secs, frac = divmod(ms, 1000)
-    cached_secs, text = _iso_cache
-    if cached_secs != secs:
-        text = (_EPOCH + timedelta(seconds=secs)).strftime("%Y-%m-%dT%H:%M:%S")
-        _iso_cache = (secs, text)
-    return f"{text}.{frac:03d}Z"
-
-
-def parse_iso(text: str) -> int | None:
-    """An ISO-8601 date (as stores keep ``expires``) → epoch milliseconds, or None."""
-    try:
-        dt = datetime.fromisoformat(text)
-    except (TypeError, ValueError):
-        return None
-    if dt.tzinfo is None:
-        # JS reads a date-time without an offset as local time; stores always
-        # write UTC with "Z", so a bare one is taken as UTC rather than guessed.
-        dt = dt.replace(tzinfo=UTC)
-    return (dt - _EPOCH) // _MS
-
-
 def ms_to_datetime(ms: int) -> datetime:
     return _EPOCH + timedelta(milliseconds=ms)
 

@@ -18,10 +18,10 @@ from fastsession.errors import CorruptSessionError, SerializationError, SessionE
 from fastsession.errors import check_record, store_error
 from fastsession.record import dumps as _dumps
 from fastsession.record import encode_data as _encode_data
-from fastsession.record import format_iso as _format_iso
+from fastsession._dates_c import format_iso as _format_iso
 from fastsession.record import join as _join
 from fastsession.record import loads as _loads
-from fastsession.record import parse_iso as _parse_iso
+from fastsession._dates_c import parse_iso as _parse_iso
 
 # The data's serializer called as record.encode_data calls it; on an error
 # encode_data runs again to name the key.
