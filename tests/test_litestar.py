@@ -210,3 +210,33 @@ def test_over_uvicorn_login_redirect_and_logout(server: str) -> None:
 
 
 async def _noop(scope: Any, receive: Any, send: Any) -> None: ...
+
+
+def test_flash_messages_are_shown_once_after_a_redirect() -> None:
+    # Litestar's own flash() keeps its messages in request.session ("_messages").
+    from litestar.plugins.flash import flash
+
+    @post("/say")
+    async def say(request: AnyRequest) -> Redirect:
+        flash(request, "saved", "info")
+        flash(request, "twice", "warning")
+        return Redirect("/read", status_code=302)
+
+    @get("/read")
+    async def read(request: AnyRequest) -> dict[str, Any]:
+        return {"messages": request.session.pop("_messages", [])}
+
+    store = MemoryStore()
+    app = Litestar(
+        route_handlers=[say, read],
+        middleware=[DefineMiddleware(SessionMiddleware, secret=SECRET, store=store)],
+    )
+    with TestClient(app) as client:
+        shown = client.post("/say").json()["messages"]
+        assert shown == [
+            {"message": "saved", "category": "info"},
+            {"message": "twice", "category": "warning"},
+        ]
+        assert client.get("/read").json() == {"messages": []}  # shown once
+        [record] = store.all().values()
+        assert "_messages" not in record
