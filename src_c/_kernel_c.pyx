@@ -28,7 +28,9 @@ from fastsession._dates_c import parse_iso as _parse_iso
 from orjson import dumps as _orjson_dumps
 from fastsession.record import ORJSON_OPTIONS as _ORJSON_OPTS
 
-from cpython.dict cimport PyDict_Contains, PyDict_DelItem, PyDict_GetItemWithError, PyDict_Update
+from cpython.dict cimport (
+    PyDict_Clear, PyDict_Contains, PyDict_DelItem, PyDict_GetItemWithError, PyDict_Size, PyDict_Update,
+)
 from cpython.object cimport PyObject, PyTypeObject
 
 ctypedef object (*_newfunc)(PyTypeObject *, PyObject *, PyObject *)
@@ -52,6 +54,15 @@ cdef dict _clock_namespace = _clock_module.__dict__
 
 cdef object _logger = logging.getLogger("fastsession")
 cdef object _DEBUG = logging.DEBUG
+# For _debugging(): the public ``level``/``parent`` attributes of our logger and
+# of the root logger, read from their instance dicts.
+cdef dict _logger_vars = vars(_logger)
+cdef object _root_logger = logging.getLogger()
+cdef dict _root_vars = vars(_root_logger)
+cdef bint _plain_logger = (
+    type(_logger).isEnabledFor is logging.Logger.isEnabledFor
+    and type(_logger).getEffectiveLevel is logging.Logger.getEffectiveLevel
+)
 
 # A flat dict as JSON and back (no pure module: its twin is orjson itself).
 include "_flat_json.pxi"

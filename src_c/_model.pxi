@@ -230,8 +230,12 @@ cdef class SessionCore(dict):
         return self._id
 
     cpdef bind(self, str sid, object cookie, object data, object state):
-        dict.clear(self)
-        dict.update(self, data)
+        if PyDict_Size(self):
+            PyDict_Clear(self)
+        if type(data) is dict:
+            PyDict_Update(self, data)  # without dict.update's lookup by name
+        else:
+            dict.update(self, data)
         self._id = sid
         self.cookie = cookie
         self.state = state

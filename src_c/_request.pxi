@@ -361,5 +361,27 @@ cdef object store_failed(str op, object exc):
 
 
 cdef inline void _debug(str msg, object arg) except *:
-    if _logger.isEnabledFor(_DEBUG):
+    if _debugging():
         _logger.debug(msg, arg)
+
+
+cdef bint _debugging() except -1:
+    """``logger.isEnabledFor(DEBUG)``, as the pure twin asks it.
+
+    Its usual answer, no, is found without a Python-level call: when the
+    effective level (Logger.getEffectiveLevel: the logger's own ``level``, or at
+    NOTSET its parent's, here the root's) is above DEBUG, isEnabledFor is False
+    whatever else it checks. Any other case asks the logger.
+    """
+    cdef PyObject *level
+    cdef PyObject *parent
+    if _plain_logger:
+        level = PyDict_GetItemWithError(_logger_vars, "level")
+        if level != NULL and type(<object>level) is int and <object>level == 0:
+            parent = PyDict_GetItemWithError(_logger_vars, "parent")
+            level = NULL
+            if parent != NULL and <object>parent is _root_logger:
+                level = PyDict_GetItemWithError(_root_vars, "level")
+        if level != NULL and type(<object>level) is int and <object>level > 10:
+            return False
+    return _logger.isEnabledFor(_DEBUG)

@@ -691,6 +691,37 @@ def test_debug_log_lines(kind: str, caplog: pytest.LogCaptureFixture) -> None:
     assert any("set-cookie" in m for m in messages)
 
 
+@pytest.mark.parametrize(
+    ("own", "root", "expected"),
+    [
+        (logging.NOTSET, logging.DEBUG, True),  # the root's level decides
+        (logging.NOTSET, logging.WARNING, False),
+        (logging.INFO, logging.DEBUG, False),  # the logger's own level first
+        (logging.DEBUG, logging.WARNING, True),
+    ],
+)
+def test_debug_lines_follow_the_effective_level(
+    kind: str, own: int, root: int, expected: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The compiled kernel answers "not enabled" without calling isEnabledFor;
+    # both twins must agree with logging's own rule (Logger.getEffectiveLevel).
+    client, _ = make(kind)
+    client.action = "views"
+    logger, root_logger = logging.getLogger("fastsession"), logging.getLogger()
+    saved = logger.level, root_logger.level
+    logger.addHandler(caplog.handler)
+    try:
+        logger.setLevel(own)
+        root_logger.setLevel(root)
+        client.request()
+    finally:
+        logger.removeHandler(caplog.handler)
+        logger.setLevel(saved[0])
+        root_logger.setLevel(saved[1])
+    messages = [r.getMessage() for r in caplog.records if r.name == "fastsession"]
+    assert any("saving session" in m for m in messages) is expected
+
+
 def test_cookie_factory_called_per_new_session_with_the_request(kind: str) -> None:
     calls: list[Any] = []
 
