@@ -149,6 +149,35 @@ class LRUCache:
             self._notify(victims)
         return True
 
+    def swap(self, key: str, expected: bytes, value: bytes, deadline: float) -> bool:
+        """``set(key, value, deadline)`` if ``key`` still holds ``expected`` (equal
+        bytes) and has not expired, else nothing: a read-modify-write without a
+        lock around it, retried by the caller when False says something changed."""
+        if not isinstance(value, bytes) or not isinstance(expected, bytes):
+            raise TypeError("value and expected must be bytes")
+        deadline = float(deadline)
+        if deadline != deadline:
+            raise ValueError(_NAN_DEADLINE)
+        clock = self._clock
+        now = _clock.now() if clock is None else clock()
+        with self._lock:
+            entry = self._data.get(key)
+            if entry is None or entry[0] != expected:
+                return False
+            alive = entry[1] > now
+            if alive:
+                self._data[key] = (value, deadline)
+                self._data.move_to_end(key)
+                victims = self._make_room(key, now)
+            else:
+                del self._data[key]
+        if not alive:
+            self._expired(key, entry[0])
+            return False
+        if victims:
+            self._notify(victims)
+        return True
+
     def delete(self, key: str) -> bool:
         with self._lock:
             return self._data.pop(key, None) is not None

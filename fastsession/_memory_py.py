@@ -11,8 +11,11 @@ bytes of the last one read around another ``expires`` (`layout_of`,
 
 Invariants: a stored value is always a whole record (``{"cookie":{...},...}``);
 ``touch`` replaces the stored cookie and keeps the stored data byte for byte,
-as express's MemoryStore does; writes hold ``lock``, so a touch can neither
-resurrect a session destroyed meanwhile nor undo a concurrent ``set``.
+as express's MemoryStore does. Each write is one LRU operation, atomic in the
+LRU: ``touch`` is a compare-and-swap (`LRULike.swap`) retried until it lands,
+so it can neither resurrect a session destroyed meanwhile nor undo a concurrent
+``set``, and no lock is taken on the request path. ``lock`` is for callers'
+compound operations.
 """
 
 from __future__ import annotations
@@ -75,11 +78,11 @@ class MemoryCore:
 
     def set(self, sid: str, session: Any) -> None:
         value = session.to_json()
-        deadline = self.deadline(session)
-        with self.lock:
-            self.lru.set(sid, value, deadline)
+        self.lru.set(sid, value, self.deadline(session))
 
-    def touch(self, sid: str, session: Any) -> None:
+    def touch(self, sid: str, session: Any) -> bool:
+        """Write the session's cookie over the stored one (the data kept); False
+        when the session is not stored (destroyed or expired): nothing written."""
         cookie = session.cookie
         if isinstance(cookie, CookieCore):
             # The cookie alone, as a record without data: the stored data is kept.
@@ -87,10 +90,13 @@ class MemoryCore:
         else:
             fresh = session.to_json()
         deadline = self.deadline(session)
-        with self.lock:
-            stored = self.lru.peek(sid)
-            if stored is not None:
-                self.lru.set(sid, with_cookie(stored, fresh), deadline)
+        lru = self.lru
+        while True:
+            stored = lru.peek(sid)
+            if stored is None:
+                return False
+            if lru.swap(sid, stored, with_cookie(stored, fresh), deadline):
+                return True
 
     def deadline(self, session: Any) -> float:
         """When the session's record expires, in clock seconds: the cookie's

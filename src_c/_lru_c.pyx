@@ -293,6 +293,36 @@ cdef class LRUCache:
             _notify(victims, self._on_expire, self._on_evict)
         return True
 
+    def swap(self, key, expected, value, double deadline):
+        if not isinstance(expected, bytes):
+            raise TypeError("value and expected must be bytes")
+        if not PyBytes_CheckExact(value):
+            if not isinstance(value, bytes):
+                raise TypeError("value and expected must be bytes")
+            value = PyBytes_FromStringAndSize(PyBytes_AS_STRING(value), PyBytes_GET_SIZE(value))
+        if deadline != deadline:
+            raise ValueError(_NAN_DEADLINE)
+        cdef _Node node = self._lookup(key)
+        if node is None:
+            return False
+        cdef _Now now
+        self._read_clock(&now)
+        # Rechecked after the clock, which may have let another thread in.
+        if node.prev == NULL or not (node.value is expected or node.value == expected):
+            return False
+        if _expired(node.deadline, &now):
+            self._remove(node)
+            if self._on_expire is not None:
+                _notify(((True, node.key, node.value),), self._on_expire, self._on_evict)
+            return False
+        node.value = value
+        node.deadline = deadline
+        self._move_to_end(node)
+        victims = self._make_room(node, &now)
+        if victims is not None:
+            _notify(victims, self._on_expire, self._on_evict)
+        return True
+
     def delete(self, key):
         cdef _Node node = self._lookup(key)
         if node is None:

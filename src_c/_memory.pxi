@@ -43,13 +43,7 @@ cdef class MemoryCore:
 
     def set(self, sid, session):
         value = session.to_json()
-        deadline = self.deadline(session)
-        lock = self.lock
-        lock.acquire()
-        try:
-            self.lru.set(sid, value, deadline)
-        finally:
-            lock.release()
+        self.lru.set(sid, value, self.deadline(session))
 
     def touch(self, sid, session):
         cdef Py_ssize_t fresh_end = -2  # not known: cookie_end finds it
@@ -60,14 +54,13 @@ cdef class MemoryCore:
         else:
             fresh = session.to_json()
         deadline = self.deadline(session)
-        lock = self.lock
-        lock.acquire()
-        try:
-            stored = self.lru.peek(sid)
-            if stored is not None:
-                self.lru.set(sid, _with_cookie(stored, fresh, fresh_end), deadline)
-        finally:
-            lock.release()
+        lru = self.lru
+        while True:
+            stored = lru.peek(sid)
+            if stored is None:
+                return False
+            if lru.swap(sid, stored, _with_cookie(stored, fresh, fresh_end), deadline):
+                return True
 
     cpdef double deadline(self, object session) except? -1.0:
         cookie = _cookie_of(session)

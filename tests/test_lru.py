@@ -373,6 +373,38 @@ def test_touch_missing(lru_impl: Impl, clock: FakeClock) -> None:
     assert len(cache) == 0
 
 
+def test_swap_writes_only_over_the_expected_value(
+    lru_impl: Impl, clock: FakeClock, rec: Recorder
+) -> None:
+    cache = make(lru_impl, clock, rec)
+    cache.set("a", b"1", T0 + 10)
+    cache.set("b", b"x", T0 + 10)
+    assert cache.swap("a", b"2", b"3", T0 + 20) is False  # another value: nothing
+    assert cache.peek("a") == b"1"
+    assert cache.swap("a", bytes(b"1"), b"2", T0 + 20) is True  # equal bytes will do
+    assert keys(cache) == ["b", "a"]  # counts as use
+    clock.advance(15)
+    assert cache.peek("a") == b"2"  # the new deadline
+    assert cache.swap("missing", b"1", b"2", T0 + 20) is False
+    assert "missing" not in keys(cache)
+    clock.advance(10)
+    assert cache.swap("a", b"2", b"3", T0 + 100) is False  # expired: reclaimed, not revived
+    assert cache.peek("a") is None
+    assert ("expire", "a", b"2") in rec.calls
+
+
+def test_swap_checks_its_arguments(lru_impl: Impl, clock: FakeClock) -> None:
+    cache = make(lru_impl, clock)
+    cache.set("a", b"1", T0 + 10)
+    with pytest.raises(ValueError, match="NaN"):
+        cache.swap("a", b"1", b"2", float("nan"))
+    with pytest.raises(TypeError):
+        cache.swap("a", "1", b"2", T0 + 10)
+    with pytest.raises(TypeError):
+        cache.swap("a", b"1", "2", T0 + 10)
+    assert cache.peek("a") == b"1"
+
+
 def test_set_with_past_deadline_is_held_until_read(
     lru_impl: Impl, clock: FakeClock, rec: Recorder
 ) -> None:

@@ -61,6 +61,19 @@ class Model:
         self._make_room(key)
         return True
 
+    def swap(self, key: str, expected: bytes, value: bytes, deadline: float) -> bool:
+        if deadline != deadline:
+            raise ValueError("deadline must be a number, not NaN")
+        entry = self.d.get(key)
+        if entry is None or entry[0] != expected:
+            return False
+        if self._find(key) is None:
+            return False
+        del self.d[key]
+        self.d[key] = (value, deadline)
+        self._make_room(key)
+        return True
+
     def _make_room(self, written: str) -> None:
         reclaimed = 0
         for key, (value, deadline) in list(self.d.items()):
@@ -168,6 +181,12 @@ class LRUMachine(RuleBasedStateMachine):
     @rule(key=KEYS, offset=OFFSETS, special=SPECIAL)
     def touch(self, key: str, offset: int, special: float | None) -> None:
         self.same(lambda c: c.touch(key, self.deadline(offset, special)))
+
+    @rule(key=KEYS, expected=VALUES, value=VALUES, offset=OFFSETS, special=SPECIAL)
+    def swap(
+        self, key: str, expected: bytes, value: bytes, offset: int, special: float | None
+    ) -> None:
+        self.same(lambda c: c.swap(key, expected, value, self.deadline(offset, special)))
 
     @rule(key=KEYS)
     def delete(self, key: str) -> None:

@@ -57,8 +57,9 @@ class MemoryStore(MemoryCore, Store):
     once the store is consistent, may use the store, and an exception they
     raise reaches the caller of the store method that dropped the session.
 
-    Safe to share between threads: reads take no lock; writes take one so that
-    ``touch`` (read, replace the cookie, write back) can neither resurrect a
+    Safe to share between threads: each read and write is one atomic operation
+    of the LRU, and ``touch`` (read, replace the cookie, write back) a
+    compare-and-swap retried until it lands, so it can neither resurrect a
     session destroyed meanwhile nor undo a concurrent ``set``.
     """
 
