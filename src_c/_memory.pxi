@@ -15,7 +15,9 @@ cdef class MemoryCore:
 
     Records as JSON bytes in an LRU with a deadline each (clock seconds)."""
 
-    cdef public object lru
+    cdef object _lru
+    # The LRU's methods, bound when it is set: called without a lookup by name.
+    cdef object _lru_get, _lru_peek, _lru_set, _lru_swap
     cdef public object lock
     cdef public double ttl
     cdef public object clock
@@ -28,8 +30,18 @@ cdef class MemoryCore:
         self.clock = clock
         self.layout = None
 
+    @property
+    def lru(self):
+        return self._lru
+
+    @lru.setter
+    def lru(self, lru):
+        self._lru_get, self._lru_peek = lru.get, lru.peek
+        self._lru_set, self._lru_swap = lru.set, lru.swap
+        self._lru = lru
+
     def get(self, sid):
-        raw = self.lru.get(sid)
+        raw = self._lru_get(sid)
         if raw is None:
             return None
         layout = self.layout
@@ -43,7 +55,7 @@ cdef class MemoryCore:
 
     def set(self, sid, session):
         value = session.to_json()
-        self.lru.set(sid, value, self.deadline(session))
+        self._lru_set(sid, value, self.deadline(session))
 
     def touch(self, sid, session):
         cdef Py_ssize_t fresh_end = -2  # not known: cookie_end finds it
@@ -54,12 +66,11 @@ cdef class MemoryCore:
         else:
             fresh = session.to_json()
         deadline = self.deadline(session)
-        lru = self.lru
         while True:
-            stored = lru.peek(sid)
+            stored = self._lru_peek(sid)
             if stored is None:
                 return False
-            if lru.swap(sid, stored, _with_cookie(stored, fresh, fresh_end), deadline):
+            if self._lru_swap(sid, stored, _with_cookie(stored, fresh, fresh_end), deadline):
                 return True
 
     cpdef double deadline(self, object session) except? -1.0:
