@@ -11,6 +11,8 @@ so importing one kernel or submodule does not import the rest.
 - `CookieParams` (a `TypedDict`) and `CookieOptions`: the ``cookie=`` option;
 - `Store`, `AsyncStore`: the bases of stores; `StorableSession`: what a store's
   ``set()`` and ``touch()`` receive; `MemoryStore`: the default store;
+- `flash` and `get_flashed_messages`: Flask's flash messages over any
+  session, shared with a Flask app through the store (`fastsession.flash`);
 - `SessionError`: the base of fastsession's errors (`fastsession.errors`);
 - `EXTENSIONS`: True when the compiled kernels are in use
   (``python -m fastsession info`` says why not);
@@ -34,6 +36,7 @@ if TYPE_CHECKING:
     from .asgi import SessionMiddleware
     from .cookie_options import CookieOptions
     from .errors import SessionError
+    from .flash import flash, get_flashed_messages
     from .params import CookieParams
     from .session import AsyncSession, Session
     from .session_cookie import Cookie
@@ -54,6 +57,8 @@ _LAZY = {
     "AsyncStore": ".stores",
     "MemoryStore": ".stores.memory",
     "SessionError": ".errors",
+    "flash": ".flash",
+    "get_flashed_messages": ".flash",
     "EXTENSIONS": "._speedups",
 }
 _SUBMODULES = ("signing", "cookies", "stores", "errors")
@@ -74,6 +79,8 @@ __all__ = [
     "WSGISessionMiddleware",
     "__version__",
     "cookies",
+    "flash",
+    "get_flashed_messages",
     "signing",
 ]
 

@@ -48,8 +48,9 @@ class DjangoSession:
     TEST_COOKIE_NAME: ClassVar[str] = "testcookie"
     TEST_COOKIE_VALUE: ClassVar[str] = "worked"
 
+    # _flashed: the flash messages read in this request (fastsession.flash)
     __slots__ = ("fastsession", "_request", "_cookie_age", "_keyed", "accessed", "modified",
-                 "expiry_set")  # fmt: skip
+                 "expiry_set", "_flashed")  # fmt: skip
 
     def __init__(self, session: Session | AsyncSession, request: RequestCore, cookie_age: int):
         self.fastsession = session

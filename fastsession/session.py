@@ -16,7 +16,8 @@ from .session_cookie import Cookie
 
 
 class _SessionBase(SessionCore):
-    __slots__ = ()
+    # _flashed: the flash messages read in this request (fastsession.flash)
+    __slots__ = ("_flashed",)
 
     cookie: Cookie
 

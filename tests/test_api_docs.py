@@ -18,8 +18,9 @@ PAGES = {
     "fastsession.html": [
         "SessionMiddleware", "WSGISessionMiddleware", "Session", "AsyncSession", "Cookie",
         "Store", "AsyncStore", "MemoryStore", "SessionError", "EXTENSIONS", "StorableSession",
-        "CookieParams", "CookieOptions",
+        "CookieParams", "CookieOptions", "flash", "get_flashed_messages",
     ],
+    "fastsession/flash.html": ["flash", "get_flashed_messages", "FlashSession", "FLASHES_KEY"],
     "fastsession/starlette.html": ["get_session"],
     "fastsession/fastapi.html": ["SessionDep"],
     "fastsession/signing.html": ["sign", "unsign"],

@@ -31,6 +31,8 @@ from fastsession import (
     StorableSession,
     Store,
     WSGISessionMiddleware,
+    flash,
+    get_flashed_messages,
 )
 from fastsession.fastapi import SessionDep
 from fastsession.starlette import get_session
@@ -76,6 +78,17 @@ async def api_home(session: SessionDep) -> dict[str, int]:
     views: int = session.get("views", 0) + 1
     session["views"] = views
     return {"views": views}
+
+
+# -- flash messages -----------------------------------------------------------------
+
+
+async def flashing(request: Request) -> list[str]:
+    flash(request.session, "saved", "info")  # Starlette's request.session: a dict
+    flash(get_session(request), "again")
+    pairs: list[tuple[str, Any]] = get_flashed_messages(get_session(request), True)
+    texts: list[Any] = get_flashed_messages(request.session, category_filter=["info"])
+    return [category for category, _ in pairs] + [str(t) for t in texts]
 
 
 # -- Litestar -----------------------------------------------------------------------

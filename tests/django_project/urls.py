@@ -12,6 +12,8 @@ urlpatterns = [
     path("alogout", views.alogout_view),
     path("messages/add", views.add_message),
     path("messages/show", views.show_messages),
+    path("flash/add", views.flash_add),
+    path("flash/show", views.flash_show),
     path("form", views.form),
     path("expiry", views.expiry),
     path("testcookie/set", views.set_test_cookie),

@@ -1,6 +1,6 @@
 """Views exercising what Django code asks of request.session: sync and async
 views, auth login/logout, messages, a CSRF-protected form, set_expiry and the
-test cookie, and the routes of tests/interop/app.mjs for the Express interop."""
+test cookie, fastsession's flash messages, and the routes of tests/interop/app.mjs for the Express interop."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.template import engines
 from django.views.decorators.csrf import csrf_exempt
+
+from fastsession import flash, get_flashed_messages
 
 FORM = engines["django"].from_string(
     '<form method="post" action="/form">{% csrf_token %}<button>send</button></form>'
@@ -90,6 +92,18 @@ def add_message(request: HttpRequest) -> HttpResponse:
 
 def show_messages(request: HttpRequest) -> JsonResponse:
     return _state(request, messages=[str(m) for m in messages.get_messages(request)])
+
+
+def flash_add(request: HttpRequest) -> JsonResponse:
+    flash(request.session, request.GET["message"], request.GET.get("category", "message"))
+    return JsonResponse({"flashed": True})
+
+
+async def flash_show(request: HttpRequest) -> JsonResponse:
+    # Read twice, as a layout and its page would: the second call sees the same.
+    first = get_flashed_messages(request.session, with_categories=True)
+    again = get_flashed_messages(request.session, with_categories=True)
+    return JsonResponse({"first": first, "again": again})
 
 
 def form(request: HttpRequest) -> HttpResponse:
