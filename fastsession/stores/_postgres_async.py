@@ -13,6 +13,7 @@ from psycopg.rows import tuple_row
 
 from .._types import Record, StorableSession
 from . import AsyncStore
+from ._users import check_keep, check_user
 from ._postgres_sql import (
     ONE_DAY,
     OWNED_POOL,
@@ -66,6 +67,7 @@ class AsyncPostgresStore(PostgresStoreBase, AsyncStore):
         disable_touch: bool = False,
         prune_session_interval: PruneInterval = 15 * 60,
         create_table_if_missing: bool = False,
+        user_key: str | None = None,
     ) -> None:
         super().__init__(
             schema_name=schema_name,
@@ -74,6 +76,7 @@ class AsyncPostgresStore(PostgresStoreBase, AsyncStore):
             disable_touch=disable_touch,
             prune_session_interval=prune_session_interval,
             create_table_if_missing=create_table_if_missing,
+            user_key=user_key,
         )
         self._conn: AsyncConn | None = None
         self._pool: AsyncConnectionPool[Any] | None = None
@@ -164,9 +167,11 @@ class AsyncPostgresStore(PostgresStoreBase, AsyncStore):
                 await _query(conn, "SELECT pg_advisory_xact_lock(%s)", (options.create_lock_key,))
                 cursor = await _query(conn, "SELECT to_regclass(%s)", (options.quoted_table,))
                 row = await cursor.fetchone()
-                if row is not None and row[0] is None:
+                if row is not None and row[0] is None and options.create_table_if_missing:
                     for statement in options.ddl:
                         await _query(conn, statement)
+                if self.user_index_ddl is not None:
+                    await _query(conn, self.user_index_ddl)
 
         async with self._table_lock:
             if not self._table_ready:
@@ -221,6 +226,30 @@ class AsyncPostgresStore(PostgresStoreBase, AsyncStore):
 
     async def clear(self) -> None:
         await self._execute("DELETE", self.options.sql_clear, ())
+
+    async def sessions_of(self, user: str | int) -> dict[str, Record]:
+        """The live sessions of ``user``; see `PostgresStore.sessions_of`."""
+        self._indexing()
+        sql, params = self.sql_of_user, (check_user(user), now_seconds())
+
+        async def work(conn: AsyncConn) -> list[Any]:
+            cursor = await _query(conn, sql, params)
+            return await cursor.fetchall()
+
+        rows = await self._run("SELECT", work)
+        return {sid: load_record(text) for sid, text in rows}
+
+    async def destroy_user(self, user: str | int, *, keep: str | None = None) -> int:
+        """Destroy every session of ``user`` but ``keep``; how many live ones were destroyed."""
+        self._indexing()
+        sql = self.sql_destroy_user
+        params = (check_keep(keep), check_user(user), now_seconds())
+
+        async def work(conn: AsyncConn) -> int:
+            cursor = await _query(conn, sql, params)
+            return int(cursor.rowcount)
+
+        return await self._run("DELETE", work)
 
     async def prune(self) -> int:
         """Delete the expired rows now; returns how many (see PostgresStore.prune)."""
