@@ -485,6 +485,15 @@ class _AsyncFace(AsyncStore):
     async def length(self) -> int:
         return self.inner.length()
 
+    def index_users(self, key: str) -> None:
+        self.inner.index_users(key)
+
+    async def sessions_of(self, user: str | int) -> dict[str, Record]:
+        return self.inner.sessions_of(user)
+
+    async def destroy_user(self, user: str | int, *, keep: str | None = None) -> int:
+        return self.inner.destroy_user(user, keep=keep)
+
 
 class TestAsyncContract(AsyncStoreContract):
     clock: FakeClock

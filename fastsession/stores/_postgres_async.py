@@ -24,6 +24,7 @@ from ._postgres_sql import (
     expire_for,
     json_text,
     load_record,
+    log_no_user_index,
     log_prune_failure,
     now_seconds,
     store_error,
@@ -171,7 +172,14 @@ class AsyncPostgresStore(PostgresStoreBase, AsyncStore):
                     for statement in options.ddl:
                         await _query(conn, statement)
                 if self.user_index_ddl is not None:
-                    await _query(conn, self.user_index_ddl)
+                    cursor = await _query(conn, "SELECT to_regclass(%s)", (self.user_index_name,))
+                    found = await cursor.fetchone()
+                    if found is not None and found[0] is None:
+                        try:
+                            async with conn.transaction():  # a savepoint
+                                await _query(conn, self.user_index_ddl)
+                        except psycopg.errors.InsufficientPrivilege as exc:
+                            log_no_user_index(self.user_index_ddl, exc)
 
         async with self._table_lock:
             if not self._table_ready:

@@ -207,6 +207,17 @@ class PruneSchedule:
             return True
 
 
+def log_no_user_index(ddl: str, exc: BaseException) -> None:
+    # Only the table's owner may index it: the index is then the owner's to make.
+    # The queries stay right without it, only slower (a scan of the table).
+    logger.warning(
+        "no index for user_key (%s): sessions_of and destroy_user scan the table. "
+        "Have the table's owner run: %s",
+        exc,
+        ddl,
+    )
+
+
 def log_prune_failure(exc: BaseException) -> None:
     # connect-pg-simple logs "Failed to prune sessions" and carries on; so does this.
     logger.warning("failed to prune expired sessions: %r", exc)
@@ -251,6 +262,7 @@ class PostgresStoreBase(UserKey):
         self._table_ready = not self.options.create_table_if_missing
         self._owns_pool = False
         self.user_index_ddl: str | None = None
+        self.user_index_name = ""
         self.sql_of_user = self.sql_destroy_user = ""
         if user_key is not None:
             self.index_users(user_key)
@@ -276,6 +288,8 @@ class PostgresStoreBase(UserKey):
         self.sql_of_user = f"SELECT sid, sess::text FROM {t} WHERE {of_user}"
         self.sql_destroy_user = f"DELETE FROM {t} WHERE sid IS DISTINCT FROM %s AND {of_user}"
         name = quote_ident(f"IDX_{self.options.table_name}_user_{key}")
+        schema = self.options.schema_name
+        self.user_index_name = name if schema is None else quote_ident(schema) + "." + name
         self.user_index_ddl = f"CREATE INDEX IF NOT EXISTS {name} ON {table} ({member})"
         self._table_ready = False  # the first call creates the index
 
@@ -299,6 +313,7 @@ __all__ = [
     "expire_for",
     "json_text",
     "load_record",
+    "log_no_user_index",
     "log_prune_failure",
     "now_seconds",
     "quote_ident",

@@ -32,6 +32,7 @@ from ._postgres_sql import (
     expire_for,
     json_text,
     load_record,
+    log_no_user_index,
     log_prune_failure,
     now_seconds,
     store_error,
@@ -188,7 +189,13 @@ class PostgresStore(PostgresStoreBase, Store):
                     for statement in options.ddl:
                         _query(conn, statement)
                 if self.user_index_ddl is not None:
-                    _query(conn, self.user_index_ddl)
+                    found = _query(conn, "SELECT to_regclass(%s)", (self.user_index_name,))
+                    if (found.fetchone() or (None,))[0] is None:
+                        try:
+                            with conn.transaction():  # a savepoint
+                                _query(conn, self.user_index_ddl)
+                        except psycopg.errors.InsufficientPrivilege as exc:
+                            log_no_user_index(self.user_index_ddl, exc)
 
         with self._table_lock:
             if not self._table_ready:
