@@ -216,7 +216,8 @@ def _user_key(key: Any) -> str | None:
     try:
         return check_user_key(key)
     except (TypeError, ValueError) as exc:
-        raise type(exc)(f"option {exc}") from None
+        detail = str(exc).removeprefix("user_key: ")
+        raise type(exc)(f"option 'user_key': {detail}") from None
 
 
 def _starlette_secret(secret_key: Any) -> Any:

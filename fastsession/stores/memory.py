@@ -191,8 +191,9 @@ class MemoryStore(MemoryCore, UserKey, Store):
         self.set = self._indexed_set  # type: ignore[method-assign]
 
     def _indexed_set(self, sid: str, session: Any) -> None:
+        # The class's set (MemoryCore's, or a subclass's that calls it), then the index.
         with self._write:
-            MemoryCore.set(self, sid, session)
+            type(self).set(self, sid, session)
             self._index(sid, session)
 
     def _index(self, sid: str, session: Any) -> None:
