@@ -40,9 +40,7 @@ __all__ = ["redis_db", "redis_server"]  # the helper's fixtures, used here
 class Deployment:
     """The four apps with one secret list, all on the same Redis."""
 
-    def __init__(
-        self, redis: RedisServer, secrets: list[str], user_key: str | None = None
-    ) -> None:
+    def __init__(self, redis: RedisServer, secrets: list[str], user_key: str | None = None) -> None:
         require_node()
         self.redis = redis
         self.secrets = secrets

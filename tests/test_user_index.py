@@ -202,7 +202,8 @@ def test_a_store_without_an_index_is_refused() -> None:
 
 
 @pytest.mark.parametrize(
-    ("key", "error"), [(3, TypeError), ("", ValueError), ("a b", ValueError), ("cookie", ValueError)]
+    ("key", "error"),
+    [(3, TypeError), ("", ValueError), ("a b", ValueError), ("cookie", ValueError)],
 )
 def test_a_bad_user_key_is_refused(key: Any, error: type[Exception]) -> None:
     with pytest.raises(error, match="option 'user_key"):

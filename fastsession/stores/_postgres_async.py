@@ -13,7 +13,6 @@ from psycopg.rows import tuple_row
 
 from .._types import Record, StorableSession
 from . import AsyncStore
-from ._users import check_keep, check_user
 from ._postgres_sql import (
     ONE_DAY,
     OWNED_POOL,
@@ -29,6 +28,7 @@ from ._postgres_sql import (
     now_seconds,
     store_error,
 )
+from ._users import check_keep, check_user
 
 try:
     from psycopg_pool import AsyncConnectionPool

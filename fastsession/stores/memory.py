@@ -260,6 +260,7 @@ class MemoryStore(MemoryCore, UserKey, Store):
                 self._unindex(sid)
         return destroyed
 
+
 def _reporting(name: str, callback: RecordCallback | None) -> Callable[[str, bytes], None] | None:
     # The record is parsed only when someone listens.
     if callback is None:

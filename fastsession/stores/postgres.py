@@ -20,7 +20,6 @@ from psycopg.rows import tuple_row
 
 from .._types import Record, StorableSession
 from . import Store
-from ._users import check_keep, check_user
 from ._postgres_async import AsyncPostgresStore
 from ._postgres_sql import (
     ONE_DAY,
@@ -37,6 +36,7 @@ from ._postgres_sql import (
     now_seconds,
     store_error,
 )
+from ._users import check_keep, check_user
 
 try:
     from psycopg_pool import ConnectionPool

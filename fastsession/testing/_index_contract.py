@@ -72,7 +72,7 @@ class UserIndexCases:
         assert sorted(store.sessions_of(42)) == ["a", "b"]
         assert sorted(store.sessions_of("42")) == ["a", "b"]
         assert store.sessions_of(42)["a"][self.USER_KEY] == 42
-        assert store.sessions_of("ünï 🔑")  == {}
+        assert store.sessions_of("ünï 🔑") == {}
         store.set("u", self.user_session("u", "ünï 🔑"))
         assert list(store.sessions_of("ünï 🔑")) == ["u"]
 
