@@ -342,10 +342,10 @@ class RedisStore(_RedisStoreBase, Store):
             raise self._fail("DEL", exc) from exc
         return sum(int(n) for n in results[:-1])
 
-    def _keys(self) -> list[str]:
+    def _keys(self, match: str | None = None) -> list[str]:
         try:
             found: Iterator[bytes | str] = self.client.scan_iter(
-                match=self._match, count=self.scan_count
+                match=match or self._match, count=self.scan_count
             )
             return list(dict.fromkeys(_text(k) for k in found))
         except self._errors as exc:
@@ -371,6 +371,8 @@ class RedisStore(_RedisStoreBase, Store):
 
     def clear(self) -> None:
         keys = self._keys()
+        if self.user_key is not None:  # no session left: no user index either
+            keys += self._keys(_glob_escape(self.user_prefix) + "*")
         try:
             for i in range(0, len(keys), _DELETE_BATCH):
                 self.client.delete(*keys[i : i + _DELETE_BATCH])
@@ -465,10 +467,10 @@ class AsyncRedisStore(_RedisStoreBase, AsyncStore):
             raise self._fail("DEL", exc) from exc
         return sum(int(n) for n in results[:-1])
 
-    async def _keys(self) -> list[str]:
+    async def _keys(self, match: str | None = None) -> list[str]:
         try:
             found: AsyncIterator[bytes | str] = self.client.scan_iter(
-                match=self._match, count=self.scan_count
+                match=match or self._match, count=self.scan_count
             )
             return list(dict.fromkeys([_text(k) async for k in found]))
         except self._errors as exc:
@@ -494,6 +496,8 @@ class AsyncRedisStore(_RedisStoreBase, AsyncStore):
 
     async def clear(self) -> None:
         keys = await self._keys()
+        if self.user_key is not None:  # no session left: no user index either
+            keys += await self._keys(_glob_escape(self.user_prefix) + "*")
         try:
             for i in range(0, len(keys), _DELETE_BATCH):
                 await self.client.delete(*keys[i : i + _DELETE_BATCH])

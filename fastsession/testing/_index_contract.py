@@ -140,6 +140,10 @@ class UserIndexCases:
         assert store.get("b") is None and store.sessions_of(7) == {}
         assert store.destroy_user(7) == 0
         assert list(store.sessions_of(8)) == ["d"]
+        store.clear()  # every session gone: every user's too
+        assert store.sessions_of(8) == {}
+        store.set("d", self.user_session("d", 8))
+        assert list(store.sessions_of(8)) == ["d"]
 
     def test_user_index_values_that_are_no_user(self, store: Any) -> None:
         store = self.indexed(store)
