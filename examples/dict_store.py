@@ -6,6 +6,8 @@ fastsession repository) is all a store's own test suite needs::
     from fastsession.testing import StoreContract
 
     class TestDictStore(StoreContract):
+        USER_INDEX = False  # no per-user index (index_users, sessions_of, destroy_user)
+
         @pytest.fixture
         def store(self):
             self.now_ = 2_000_000_000.0

@@ -56,6 +56,8 @@ def make_engine(
     store = opts.store if opts.store is not None else default_store(opts)
     if not asgi and is_async_store(store):
         raise TypeError("option 'store': a WSGI app needs a sync Store, not an AsyncStore")
+    if opts.user_key is not None:
+        index_users(store, opts.user_key)  # before the store's methods are bound below
     signer = _speedups.Signer(opts.secrets)
     lines = _SetCookieLines(opts.name, signer.sign)
     aget, aset, atouch, adestroy = _async_calls(store)
@@ -103,6 +105,20 @@ def default_store(opts: Options) -> MemoryStore:
         if store is None:
             store = _DEFAULT_STORES[key] = MemoryStore()
     return store
+
+
+def index_users(store: Any, key: str) -> None:
+    """Have ``store`` index its sessions by ``key`` (option ``user_key``)."""
+    index = getattr(store, "index_users", None)
+    if not callable(index):
+        raise TypeError(
+            f"option 'user_key': the store {type(store).__name__} keeps no per-user index "
+            "(it has no index_users() method); the built-in stores do"
+        )
+    try:
+        index(key)
+    except ValueError as exc:
+        raise ValueError(f"option 'user_key': {exc}") from exc
 
 
 def _warn_when_refused(

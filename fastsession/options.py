@@ -24,6 +24,7 @@ from .cookie_options import (
 )
 from .params import DEFAULT, STARLETTE_MAX_AGE
 from .signing import normalize_secrets
+from .stores._users import check_user_key
 
 Genid = Callable[[Any], str]
 CookieFactory = Callable[[Any], Mapping[str, Any]]
@@ -58,6 +59,7 @@ class Options:
     rolling: bool
     save_uninitialized: bool
     unset_destroy: bool
+    user_key: str | None = None  # the data key the store indexes sessions by
 
 
 # Starlette's SessionMiddleware keywords that set a cookie attribute, and which.
@@ -89,6 +91,7 @@ def build_options(
     same_site: Any = None,
     https_only: bool | None = None,
     domain: str | None = None,
+    user_key: str | None = None,
 ) -> Options:
     """Validate every option; an error names the option it is about.
 
@@ -203,7 +206,18 @@ def build_options(
         rolling=_bool("rolling", rolling),
         save_uninitialized=_bool("save_uninitialized", save_uninitialized),
         unset_destroy=unset == "destroy",
+        user_key=_user_key(user_key),
     )
+
+
+def _user_key(key: Any) -> str | None:
+    if key is None:
+        return None
+    try:
+        return check_user_key(key)
+    except (TypeError, ValueError) as exc:
+        detail = str(exc).removeprefix("user_key: ")
+        raise type(exc)(f"option 'user_key': {detail}") from None
 
 
 def _starlette_secret(secret_key: Any) -> Any:

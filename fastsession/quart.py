@@ -161,6 +161,7 @@ class FastSession:
         rolling: bool | None = None,
         save_uninitialized: bool = False,
         unset: Literal["keep", "destroy"] = "keep",
+        user_key: str | None = None,
         serializer: Literal["json", "tagged"] | Codec | None = None,
     ) -> None:
         self.options: dict[str, Any] = {
@@ -174,6 +175,7 @@ class FastSession:
             "rolling": rolling,
             "save_uninitialized": save_uninitialized,
             "unset": unset,
+            "user_key": user_key,
             "serializer": serializer,
         }
         if app is not None:

@@ -53,6 +53,7 @@ class WSGISessionMiddleware:
         rolling: bool = False,
         save_uninitialized: bool = False,
         unset: Unset = "keep",
+        user_key: str | None = None,
         secret_key: StarletteSecretKey | None = None,
         session_cookie: str | None = None,
         max_age: float | timedelta | None | DefaultType = DEFAULT,
@@ -80,6 +81,9 @@ class WSGISessionMiddleware:
         :param save_uninitialized: save a new session nobody wrote to (and send its cookie).
         :param unset: what unsetting the request's session does in the store:
             ``"keep"`` or ``"destroy"`` it.
+        :param user_key: the data key holding the user id (``"user_id"``): the
+            store then indexes sessions by user, for ``store.sessions_of(user)``
+            and ``store.destroy_user(user)`` (docs/user-index.md).
         :param secret_key: Starlette's name for ``secret``; the Starlette keywords
             below then default as in Starlette's SessionMiddleware.
         :param session_cookie: Starlette's name for ``name``.
@@ -103,6 +107,7 @@ class WSGISessionMiddleware:
             rolling=rolling,
             save_uninitialized=save_uninitialized,
             unset=unset,
+            user_key=user_key,
             secret_key=secret_key,
             session_cookie=session_cookie,
             max_age=max_age,

@@ -30,7 +30,9 @@ def _view(side: str, sid: str | None, session: Any) -> dict[str, Any]:
     return {"side": side, "sid": sid, "views": session.get("views"), "user": session.get("user")}
 
 
-def starlette_app(side: str, secrets: list[str], store: Any, lifespan: Any = None) -> Starlette:
+def starlette_app(
+    side: str, secrets: list[str], store: Any, lifespan: Any = None, user_key: str | None = None
+) -> Starlette:
     def view(request: Request) -> JSONResponse:
         return JSONResponse(_view(side, request.scope["session_id"], request.session))
 
@@ -56,11 +58,13 @@ def starlette_app(side: str, secrets: list[str], store: Any, lifespan: Any = Non
         Route("/logout", logout, methods=["POST"]),
     ]
     options = {"secret": secrets, "store": store, "name": NAME, "cookie": {"max_age": MAX_AGE}}
+    if user_key is not None:
+        options["user_key"] = user_key
     session = Middleware(fastsession.SessionMiddleware, **options)
     return Starlette(routes=routes, middleware=[session], lifespan=lifespan)
 
 
-def wsgi_app(secrets: list[str], store: Any) -> Any:
+def wsgi_app(secrets: list[str], store: Any, user_key: str | None = None) -> Any:
     def app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         session = environ["fastsession.session"]
         path = environ["PATH_INFO"]
@@ -77,7 +81,12 @@ def wsgi_app(secrets: list[str], store: Any) -> Any:
         return [json.dumps(body).encode()]
 
     return fastsession.WSGISessionMiddleware(
-        app, secret=secrets, store=store, name=NAME, cookie={"max_age": MAX_AGE}
+        app,
+        secret=secrets,
+        store=store,
+        name=NAME,
+        cookie={"max_age": MAX_AGE},
+        user_key=user_key,
     )
 
 

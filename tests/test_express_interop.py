@@ -40,10 +40,11 @@ __all__ = ["redis_db", "redis_server"]  # the helper's fixtures, used here
 class Deployment:
     """The four apps with one secret list, all on the same Redis."""
 
-    def __init__(self, redis: RedisServer, secrets: list[str]) -> None:
+    def __init__(self, redis: RedisServer, secrets: list[str], user_key: str | None = None) -> None:
         require_node()
         self.redis = redis
         self.secrets = secrets
+        self.user_key = user_key  # the Python apps' option (Express knows nothing of it)
         self.servers: dict[str, Any] = {}
         self.clients: list[Any] = []
 
@@ -51,17 +52,22 @@ class Deployment:
         async_client = self.redis.async_client()
         sync_clients = [self.redis.client(), self.redis.client()]
         self.clients = [async_client, *sync_clients]
+        key = self.user_key
         self.servers = {
             "express": ExpressApp(
                 self.redis.url, self.secrets, name=NAME, max_age_ms=MAX_AGE * 1000
             ).start(),
             "asgi": UvicornThread(
-                starlette_app("asgi", self.secrets, AsyncRedisStore(async_client))
+                starlette_app("asgi", self.secrets, AsyncRedisStore(async_client), user_key=key)
             ).start(),
             "asgi-thread": UvicornThread(
-                starlette_app("asgi-thread", self.secrets, RedisStore(sync_clients[0]))
+                starlette_app(
+                    "asgi-thread", self.secrets, RedisStore(sync_clients[0]), user_key=key
+                )
             ).start(),
-            "wsgi": WaitressThread(wsgi_app(self.secrets, RedisStore(sync_clients[1]))).start(),
+            "wsgi": WaitressThread(
+                wsgi_app(self.secrets, RedisStore(sync_clients[1]), user_key=key)
+            ).start(),
         }
         return self
 
@@ -209,3 +215,43 @@ def test_secret_rotation_keeps_everyone_logged_in(
             assert body["user"] is None and body["sid"] != sid
     finally:
         apps.stop()
+
+
+# ------------------------------------------------------------ with the user index
+
+
+@pytest.fixture(scope="module")
+def indexed(redis_server: RedisServer) -> Iterator[Deployment]:
+    secrets = ["interop secret, long enough to sign cookies"]
+    apps = Deployment(redis_server, secrets, user_key="user").start()
+    yield apps
+    apps.stop()
+
+
+@pytest.mark.parametrize("side", [s for s in SIDES if s != "express"])
+def test_express_keeps_working_beside_the_user_index(
+    side: str, indexed: Deployment, browser: httpx.Client, redis_db: RedisServer
+) -> None:
+    admin = redis_db.admin()
+    index = RedisStore(redis_db.client(), user_key="user")
+    sid = call(browser, indexed, side, "POST", "/login?user=ann")[0]["sid"]
+    assert list(index.sessions_of("ann")) == [sid]
+    # Express reads and writes the indexed session; the data it does not know stays.
+    for n, where in enumerate(["express", side, "express"], start=1):
+        body, _ = call(browser, indexed, where, "POST", "/views")
+        assert (body["sid"], body["views"], body["user"]) == (sid, n, "ann")
+    record = index.sessions_of("ann")[sid]
+    assert list(record) == ["cookie", "user", "views"] and record["views"] == 3
+    assert admin.keys("sess:*") == [f"sess:{sid}".encode()]  # the index is outside SCAN's keys
+    assert index.length() == 1 and list(index.all()) == [sid]
+    # A login made by Express is indexed once a Python app saves the session.
+    with httpx.Client(timeout=10) as other:
+        eve = call(other, indexed, "express", "POST", "/login?user=eve")[0]["sid"]
+        call(other, indexed, side, "POST", "/views")
+        assert list(index.sessions_of("eve")) == [eve]
+        # Logging ann out everywhere logs her out of Express too.
+        assert index.destroy_user("ann") == 1
+        body, _ = call(browser, indexed, "express", "GET", "/whoami")
+        assert body["user"] is None and body["sid"] != sid
+        assert call(other, indexed, "express", "GET", "/whoami")[0]["user"] == "eve"
+    index.client.close()

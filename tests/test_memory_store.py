@@ -485,6 +485,15 @@ class _AsyncFace(AsyncStore):
     async def length(self) -> int:
         return self.inner.length()
 
+    def index_users(self, key: str) -> None:
+        self.inner.index_users(key)
+
+    async def sessions_of(self, user: str | int) -> dict[str, Record]:
+        return self.inner.sessions_of(user)
+
+    async def destroy_user(self, user: str | int, *, keep: str | None = None) -> int:
+        return self.inner.destroy_user(user, keep=keep)
+
 
 class TestAsyncContract(AsyncStoreContract):
     clock: FakeClock
@@ -499,3 +508,69 @@ class TestAsyncContract(AsyncStoreContract):
 
     def now(self) -> float:
         return self.clock.now
+
+
+# -- the user index: eviction, expiry and the callbacks ---------------------------------
+
+
+def _user(sid: str, user: Any, clock: FakeClock, max_age: float = 60) -> StandInSession:
+    return StandInSession(sid, {"uid": user}, now=clock.now, max_age=max_age)
+
+
+def test_user_index_follows_eviction_and_keeps_the_callbacks(clock: FakeClock) -> None:
+    evicted: list[str] = []
+    expired: list[str] = []
+    store = MemoryStore(
+        max_entries=2,
+        clock=clock,
+        user_key="uid",
+        on_evict=lambda sid, record: evicted.append(sid),
+        on_expire=lambda sid, record: expired.append(sid),
+    )
+    store.set("a", _user("a", 1, clock))
+    store.set("b", _user("b", 1, clock, max_age=5))
+    store.set("c", _user("c", 2, clock))  # evicts a, the least recently used
+    assert evicted == ["a"]
+    assert list(store.sessions_of(1)) == ["b"] and list(store.sessions_of(2)) == ["c"]
+    clock.advance(10)
+    assert store.get("b") is None and expired == ["b"]
+    assert store.sessions_of(1) == {} and store._users == {"2": {"c"}}
+    store.set("a", _user("a", 2, clock))  # evicts nothing expired; the bound holds
+    assert sorted(store.sessions_of(2)) == ["a", "c"]
+    store.clear()
+    assert store.sessions_of(2) == {} and store._users == {} and store._user_of == {}
+
+
+def test_an_expired_session_set_again_stays_indexed(clock: FakeClock) -> None:
+    store = MemoryStore(clock=clock, user_key="uid")
+    store.set("a", _user("a", 1, clock, max_age=5))
+    clock.advance(10)
+    store.set("a", _user("a", 1, clock))  # the expired entry is replaced, not reported
+    assert list(store.sessions_of(1)) == ["a"]
+    # An entry the LRU reports as dropped while a newer one is stored keeps its index.
+    store._dropped_by(None)("a", b"{}")
+    assert list(store.sessions_of(1)) == ["a"]
+
+
+def test_user_index_under_concurrent_writers(clock: FakeClock) -> None:
+    store = MemoryStore(max_entries=50, clock=clock, user_key="uid")
+
+    def worker(seed: int) -> None:
+        rng = random.Random(seed)
+        for _ in range(2000):
+            sid = f"s{rng.randrange(80)}"
+            if rng.random() < 0.8:
+                store.set(sid, _user(sid, rng.randrange(5), clock))
+            else:
+                store.destroy(sid)
+
+    threads = [threading.Thread(target=worker, args=(seed,)) for seed in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    # The index is exactly what the store holds: each live session under its user.
+    held = {sid: str(record["uid"]) for sid, record in store.all().items()}
+    assert {sid: user for sid, user in store._user_of.items()} == held
+    for user in map(str, range(5)):
+        assert set(store.sessions_of(user)) == {s for s, u in held.items() if u == user}

@@ -210,6 +210,8 @@ def test_cluster_async(redis_cluster: RedisClusterServers) -> None:
 
 
 def test_cluster_keys_reach_every_primary(redis_cluster: RedisClusterServers) -> None:
+    for node in redis_cluster.nodes:
+        node.flush()  # what earlier tests left (a user index of the contract's)
     client = redis.cluster.RedisCluster(host="127.0.0.1", port=redis_cluster.nodes[0].port)
     try:
         store = RedisStore(client)

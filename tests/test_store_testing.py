@@ -40,6 +40,8 @@ dict_store = load(ROOT / "examples" / "dict_store.py", "example_dict_store")
 class TestDictStoreContract(StoreContract):
     """The example of examples/dict_store.py, exactly as its docstring shows."""
 
+    USER_INDEX = False  # no per-user index (index_users, sessions_of, destroy_user)
+
     @pytest.fixture
     def store(self) -> Iterator[Any]:
         self.now_ = 2_000_000_000.0
@@ -71,6 +73,17 @@ def test_fault_tests_exist_only_with_the_hook() -> None:
     assert callable(getattr(WithHook, FAULT_TEST))
     assert callable(getattr(Again, FAULT_TEST))
     assert getattr(AsyncStoreContract, FAULT_TEST) is None
+
+
+def test_index_tests_exist_only_for_a_store_with_an_index() -> None:
+    name = "test_destroy_user_keeps_the_current_session"
+    assert getattr(TestDictStoreContract, name) is None
+
+    class Indexed(TestDictStoreContract):
+        USER_INDEX = True
+
+    assert callable(getattr(Indexed, name))
+    assert callable(getattr(StoreContract, name)) and callable(getattr(AsyncStoreContract, name))
 
 
 def test_every_shipped_store_that_does_io_runs_the_fault_tests() -> None:
@@ -105,6 +118,7 @@ BROKEN = textwrap.dedent(
 
     class Base(StoreContract):
         store_class = DictStore
+        USER_INDEX = False
 
         @pytest.fixture
         def store(self):

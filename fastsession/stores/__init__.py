@@ -5,6 +5,11 @@ middleware calls it for an unmodified loaded session when ``resave`` is off;
 a store without it is simply not touched, as in express-session). Optional:
 ``all``, ``clear``, ``length``.
 
+Optional, for the middleware's ``user_key``: ``index_users(key)`` (keep an
+index from the data key ``key``'s value to session ids), then
+``sessions_of(user)`` and ``destroy_user(user, *, keep=None)``; every built-in
+store has them (docs/user-index.md).
+
 A store that cannot be reached raises; it never reports a session as absent
 because of a fault. A record without a ``cookie`` object is corrupt.
 """

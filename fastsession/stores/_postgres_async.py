@@ -23,10 +23,12 @@ from ._postgres_sql import (
     expire_for,
     json_text,
     load_record,
+    log_no_user_index,
     log_prune_failure,
     now_seconds,
     store_error,
 )
+from ._users import check_keep, check_user
 
 try:
     from psycopg_pool import AsyncConnectionPool
@@ -66,6 +68,7 @@ class AsyncPostgresStore(PostgresStoreBase, AsyncStore):
         disable_touch: bool = False,
         prune_session_interval: PruneInterval = 15 * 60,
         create_table_if_missing: bool = False,
+        user_key: str | None = None,
     ) -> None:
         super().__init__(
             schema_name=schema_name,
@@ -74,6 +77,7 @@ class AsyncPostgresStore(PostgresStoreBase, AsyncStore):
             disable_touch=disable_touch,
             prune_session_interval=prune_session_interval,
             create_table_if_missing=create_table_if_missing,
+            user_key=user_key,
         )
         self._conn: AsyncConn | None = None
         self._pool: AsyncConnectionPool[Any] | None = None
@@ -164,9 +168,18 @@ class AsyncPostgresStore(PostgresStoreBase, AsyncStore):
                 await _query(conn, "SELECT pg_advisory_xact_lock(%s)", (options.create_lock_key,))
                 cursor = await _query(conn, "SELECT to_regclass(%s)", (options.quoted_table,))
                 row = await cursor.fetchone()
-                if row is not None and row[0] is None:
+                if row is not None and row[0] is None and options.create_table_if_missing:
                     for statement in options.ddl:
                         await _query(conn, statement)
+                if self.user_index_ddl is not None:
+                    cursor = await _query(conn, "SELECT to_regclass(%s)", (self.user_index_name,))
+                    found = await cursor.fetchone()
+                    if found is not None and found[0] is None:
+                        try:
+                            async with conn.transaction():  # a savepoint
+                                await _query(conn, self.user_index_ddl)
+                        except psycopg.errors.InsufficientPrivilege as exc:
+                            log_no_user_index(self.user_index_ddl, exc)
 
         async with self._table_lock:
             if not self._table_ready:
@@ -221,6 +234,30 @@ class AsyncPostgresStore(PostgresStoreBase, AsyncStore):
 
     async def clear(self) -> None:
         await self._execute("DELETE", self.options.sql_clear, ())
+
+    async def sessions_of(self, user: str | int) -> dict[str, Record]:
+        """The live sessions of ``user``; see `PostgresStore.sessions_of`."""
+        self._indexing()
+        sql, params = self.sql_of_user, (check_user(user), now_seconds())
+
+        async def work(conn: AsyncConn) -> list[Any]:
+            cursor = await _query(conn, sql, params)
+            return await cursor.fetchall()
+
+        rows = await self._run("SELECT", work)
+        return {sid: load_record(text) for sid, text in rows}
+
+    async def destroy_user(self, user: str | int, *, keep: str | None = None) -> int:
+        """Destroy every session of ``user`` but ``keep``; how many live ones were destroyed."""
+        self._indexing()
+        sql = self.sql_destroy_user
+        params = (check_keep(keep), check_user(user), now_seconds())
+
+        async def work(conn: AsyncConn) -> int:
+            cursor = await _query(conn, sql, params)
+            return int(cursor.rowcount)
+
+        return await self._run("DELETE", work)
 
     async def prune(self) -> int:
         """Delete the expired rows now; returns how many (see PostgresStore.prune)."""

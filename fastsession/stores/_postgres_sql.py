@@ -26,6 +26,7 @@ from psycopg.conninfo import conninfo_to_dict
 from .. import _clock
 from .._types import Record, StorableSession
 from ..errors import CorruptSessionError, StoreError
+from ._users import UserKey
 
 _json_loads: Callable[[bytes | str], Any]
 try:
@@ -206,6 +207,17 @@ class PruneSchedule:
             return True
 
 
+def log_no_user_index(ddl: str, exc: BaseException) -> None:
+    # Only the table's owner may index it: the index is then the owner's to make.
+    # The queries stay right without it, only slower (a scan of the table).
+    logger.warning(
+        "no index for user_key (%s): sessions_of and destroy_user scan the table. "
+        "Have the table's owner run: %s",
+        exc,
+        ddl,
+    )
+
+
 def log_prune_failure(exc: BaseException) -> None:
     # connect-pg-simple logs "Failed to prune sessions" and carries on; so does this.
     logger.warning("failed to prune expired sessions: %r", exc)
@@ -224,8 +236,8 @@ def checked_conninfo(conninfo: str) -> str:
     return conninfo
 
 
-class PostgresStoreBase:
-    """The options and prune schedule both stores hold."""
+class PostgresStoreBase(UserKey):
+    """The options and prune schedule both stores hold, and the user index's SQL."""
 
     def __init__(
         self,
@@ -236,6 +248,7 @@ class PostgresStoreBase:
         disable_touch: bool,
         prune_session_interval: PruneInterval,
         create_table_if_missing: bool,
+        user_key: str | None = None,
     ) -> None:
         self.options = PostgresOptions(
             schema_name=schema_name,
@@ -248,6 +261,37 @@ class PostgresStoreBase:
         self._prune = PruneSchedule(self.options.prune_interval)
         self._table_ready = not self.options.create_table_if_missing
         self._owns_pool = False
+        self.user_index_ddl: str | None = None
+        self.user_index_name = ""
+        self.sql_of_user = self.sql_destroy_user = ""
+        if user_key is not None:
+            self.index_users(user_key)
+
+    def index_users(self, key: str) -> None:
+        """Index the sessions by the data key ``key`` (the middleware's ``user_key``).
+
+        An index on ``(sess ->> key)`` beside connect-pg-simple's own (the table
+        is unchanged, so Express reads and writes it as before), created if
+        missing by the store's first call; PostgreSQL keeps it on every write.
+        """
+        if not self._claim_user_key(key):
+            return
+        table = self.options.quoted_table
+        t = table.replace("%", "%%")
+        member = f"(sess ->> '{key}')"
+        # A string, or an integer's digits (not a float, bool or object): str(user).
+        of_user = (
+            f"{member} = %s AND (json_typeof(sess -> '{key}') = 'string' OR "
+            f"(json_typeof(sess -> '{key}') = 'number' AND {member} ~ '^-?[0-9]+$')) "
+            "AND expire >= to_timestamp(%s)"
+        )
+        self.sql_of_user = f"SELECT sid, sess::text FROM {t} WHERE {of_user}"
+        self.sql_destroy_user = f"DELETE FROM {t} WHERE sid IS DISTINCT FROM %s AND {of_user}"
+        name = quote_ident(f"IDX_{self.options.table_name}_user_{key}")
+        schema = self.options.schema_name
+        self.user_index_name = name if schema is None else quote_ident(schema) + "." + name
+        self.user_index_ddl = f"CREATE INDEX IF NOT EXISTS {name} ON {table} ({member})"
+        self._table_ready = False  # the first call creates the index
 
     @property
     def quoted_table(self) -> str:
@@ -269,6 +313,7 @@ __all__ = [
     "expire_for",
     "json_text",
     "load_record",
+    "log_no_user_index",
     "log_prune_failure",
     "now_seconds",
     "quote_ident",

@@ -20,6 +20,7 @@ from .._speedups import LRUCache, MemoryCore, parse_record
 from .._types import Record
 from ..record import loads
 from . import Store
+from ._users import UserKey, check_keep, check_user, user_of
 
 RecordCallback = Callable[[str, Record], object]
 
@@ -38,7 +39,7 @@ if hasattr(os, "register_at_fork"):  # not on Windows, which does not fork
     os.register_at_fork(after_in_child=_mark_forked)
 
 
-class MemoryStore(MemoryCore, Store):
+class MemoryStore(MemoryCore, UserKey, Store):
     """Sessions in this process: at most ``max_entries``, least recently used evicted.
 
     :param max_entries: the bound; beyond it the least recently used session
@@ -50,6 +51,8 @@ class MemoryStore(MemoryCore, Store):
         to stay within ``max_entries``.
     :param clock: seconds since the epoch; by default ``fastsession._clock.now``,
         looked up at each call.
+    :param user_key: index the sessions by this data key's value (a user id),
+        for `sessions_of` and `destroy_user`; None: no index (see docs/user-index.md).
 
     Expired sessions are reclaimed when read, a few at a time by later writes,
     and by ``length()``; none of it needs a background thread. Callbacks are
@@ -76,6 +79,7 @@ class MemoryStore(MemoryCore, Store):
         on_expire: RecordCallback | None = None,
         on_evict: RecordCallback | None = None,
         clock: Callable[[], float] | None = None,
+        user_key: str | None = None,
     ) -> None:
         self._ttl = _positive_seconds("ttl", ttl)
         self._clock = clock
@@ -84,16 +88,19 @@ class MemoryStore(MemoryCore, Store):
         _LIVE.add(self)
         # None: the kernel follows fastsession._clock.now at each call (tests
         # freeze it), reading the wall clock in C while it is time.time.
-        self._lru = LRUCache(
-            max_entries,
-            clock,
-            on_expire=_reporting("on_expire", on_expire),
-            on_evict=_reporting("on_evict", on_evict),
-        )
+        self._max_entries = max_entries
+        self._on_expire = _reporting("on_expire", on_expire)
+        self._on_evict = _reporting("on_evict", on_evict)
+        self._lru = LRUCache(max_entries, clock, on_expire=self._on_expire, on_evict=self._on_evict)
         self._write = threading.RLock()
         # get, set and touch are MemoryCore's (the request kernel's, compiled
         # with it): the middlewares call them with nothing in between.
         MemoryCore.__init__(self, self._lru, self._write, self._ttl, clock)
+        # The user index (user -> sids, sid -> user), kept under `_write`.
+        self._users: dict[str, set[str]] = {}
+        self._user_of: dict[str, str] = {}
+        if user_key is not None:
+            self.index_users(user_key)
 
     def warn_if_forked(self) -> None:
         """Log a warning, once per process, when used after a fork (workers don't share it)."""
@@ -120,11 +127,11 @@ class MemoryStore(MemoryCore, Store):
         """
         self.forked = True
         for name in ("get", "set", "touch"):
-            method = getattr(MemoryCore, name)
+            method = getattr(self, name)  # the indexing set, when there is one
 
             def warned(*args: Any, _method: Any = method) -> Any:
                 self.warn_if_forked()
-                return _method(self, *args)
+                return _method(*args)
 
             setattr(self, name, warned)
 
@@ -133,6 +140,8 @@ class MemoryStore(MemoryCore, Store):
             self.warn_if_forked()
         with self._write:
             self._lru.delete(sid)
+            if self.user_key is not None:
+                self._unindex(sid)
 
     def all(self) -> dict[str, Record]:
         if self.forked:
@@ -144,12 +153,114 @@ class MemoryStore(MemoryCore, Store):
             self.warn_if_forked()
         with self._write:
             self._lru.clear()
+            self._users.clear()
+            self._user_of.clear()
 
     def length(self) -> int:
         if self.forked:
             self.warn_if_forked()
         self._lru.sweep(len(self._lru))
         return len(self._lru)
+
+    # -- the user index ------------------------------------------------------------
+    # Kept here, not in the kernel: without a user_key, `set` is MemoryCore's own
+    # and no callback is installed, so the request path does no extra work.
+
+    def index_users(self, key: str) -> None:
+        """Index the sessions by the data key ``key`` (the middleware's ``user_key``).
+
+        Done before the store holds sessions (the index starts empty); a
+        ValueError if it already indexes another key.
+        """
+        if not self._claim_user_key(key):
+            return
+        with self._write:
+            if len(self._lru):
+                self.user_key = None
+                raise ValueError(
+                    "MemoryStore.index_users(): the store already holds sessions; "
+                    "pass user_key= when making it"
+                )
+            # The LRU reports what it drops to the index, then to the user's callbacks.
+            self._lru = LRUCache(
+                self._max_entries,
+                self.clock,
+                on_expire=self._dropped_by(self._on_expire),
+                on_evict=self._dropped_by(self._on_evict),
+            )
+            MemoryCore.__init__(self, self._lru, self._write, self._ttl, self.clock)
+        self.set = self._indexed_set  # type: ignore[method-assign]
+
+    def _indexed_set(self, sid: str, session: Any) -> None:
+        # The class's set (MemoryCore's, or a subclass's that calls it), then the index.
+        with self._write:
+            type(self).set(self, sid, session)
+            self._index(sid, session)
+
+    def _index(self, sid: str, session: Any) -> None:
+        """The index upkeep of a write of ``session`` under ``sid`` (``_write`` held):
+        ``sid`` under its user, or under none when the data has no user."""
+        assert self.user_key is not None
+        user = user_of(session, self.user_key)
+        old = self._user_of.get(sid)
+        if old == user:
+            return
+        if old is not None:
+            self._unindex(sid)
+        if user is not None:
+            self._user_of[sid] = user
+            self._users.setdefault(user, set()).add(sid)
+
+    def _unindex(self, sid: str) -> None:
+        user = self._user_of.pop(sid, None)
+        if user is not None:
+            sids = self._users[user]
+            sids.discard(sid)
+            if not sids:
+                del self._users[user]
+
+    def _dropped_by(
+        self, callback: Callable[[str, bytes], None] | None
+    ) -> Callable[[str, bytes], None]:
+        def dropped(sid: str, raw: bytes) -> None:
+            with self._write:
+                # The LRU calls back after the fact: a set may have stored it again since.
+                if self._lru.peek(sid) is None:
+                    self._unindex(sid)
+            if callback is not None:
+                callback(sid, raw)
+
+        return dropped
+
+    def sessions_of(self, user: str | int) -> dict[str, Record]:
+        """The live sessions of ``user`` (keyed by ``str()``): ``{sid: record}``."""
+        self._indexing()
+        key = check_user(user)
+        with self._write:
+            sids = list(self._users.get(key, ()))
+        found = {}
+        for sid in sids:
+            raw = self._lru.peek(sid)  # not counted as use; an expired one is dropped
+            if raw is not None:
+                found[sid] = parse_record(raw)
+        return found
+
+    def destroy_user(self, user: str | int, *, keep: str | None = None) -> int:
+        """Destroy every session of ``user`` but ``keep``; how many live ones were destroyed."""
+        self._indexing()
+        key = check_user(user)
+        keep = check_keep(keep)
+        destroyed = 0
+        with self._write:
+            for sid in list(self._users.get(key, ())):
+                if sid == keep:
+                    continue
+                if self._lru.peek(sid) is not None:
+                    destroyed += 1
+                self._lru.delete(sid)
+                self._unindex(sid)
+        return destroyed
+
 
 def _reporting(name: str, callback: RecordCallback | None) -> Callable[[str, bytes], None] | None:
     # The record is parsed only when someone listens.

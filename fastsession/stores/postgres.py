@@ -31,10 +31,12 @@ from ._postgres_sql import (
     expire_for,
     json_text,
     load_record,
+    log_no_user_index,
     log_prune_failure,
     now_seconds,
     store_error,
 )
+from ._users import check_keep, check_user
 
 try:
     from psycopg_pool import ConnectionPool
@@ -75,6 +77,8 @@ class PostgresStore(PostgresStoreBase, Store):
         (15 minutes, randomized 50-150 %), or ``False`` for none.
     :param create_table_if_missing: create connect-pg-simple's table and index
         on first use when the table does not exist.
+    :param user_key: index the sessions by this data key's value (a user id),
+        for `sessions_of` and `destroy_user` (see docs/user-index.md).
     """
 
     blocking: ClassVar[bool] = True
@@ -89,6 +93,7 @@ class PostgresStore(PostgresStoreBase, Store):
         disable_touch: bool = False,
         prune_session_interval: PruneInterval = 15 * 60,
         create_table_if_missing: bool = False,
+        user_key: str | None = None,
     ) -> None:
         super().__init__(
             schema_name=schema_name,
@@ -97,6 +102,7 @@ class PostgresStore(PostgresStoreBase, Store):
             disable_touch=disable_touch,
             prune_session_interval=prune_session_interval,
             create_table_if_missing=create_table_if_missing,
+            user_key=user_key,
         )
         self._conn: Conn | None = None
         self._pool: ConnectionPool[Any] | None = None
@@ -179,9 +185,17 @@ class PostgresStore(PostgresStoreBase, Store):
             with conn.transaction():
                 _query(conn, "SELECT pg_advisory_xact_lock(%s)", (options.create_lock_key,))
                 row = _query(conn, "SELECT to_regclass(%s)", (options.quoted_table,)).fetchone()
-                if row is not None and row[0] is None:
+                if row is not None and row[0] is None and options.create_table_if_missing:
                     for statement in options.ddl:
                         _query(conn, statement)
+                if self.user_index_ddl is not None:
+                    found = _query(conn, "SELECT to_regclass(%s)", (self.user_index_name,))
+                    if (found.fetchone() or (None,))[0] is None:
+                        try:
+                            with conn.transaction():  # a savepoint
+                                _query(conn, self.user_index_ddl)
+                        except psycopg.errors.InsufficientPrivilege as exc:
+                            log_no_user_index(self.user_index_ddl, exc)
 
         with self._table_lock:
             if not self._table_ready:
@@ -228,6 +242,20 @@ class PostgresStore(PostgresStoreBase, Store):
     def clear(self) -> None:
         sql = self.options.sql_clear
         self._run("DELETE", lambda conn: _query(conn, sql, ()))
+
+    def sessions_of(self, user: str | int) -> dict[str, Record]:
+        """The live sessions of ``user`` (keyed by ``str()``): ``{sid: record}``."""
+        self._indexing()
+        sql, params = self.sql_of_user, (check_user(user), now_seconds())
+        rows = self._run("SELECT", lambda conn: _query(conn, sql, params).fetchall())
+        return {sid: load_record(text) for sid, text in rows}
+
+    def destroy_user(self, user: str | int, *, keep: str | None = None) -> int:
+        """Destroy every session of ``user`` but ``keep``; how many live ones were destroyed."""
+        self._indexing()
+        sql = self.sql_destroy_user
+        params = (check_keep(keep), check_user(user), now_seconds())
+        return self._run("DELETE", lambda conn: int(_query(conn, sql, params).rowcount))
 
     def prune(self) -> int:
         """Delete the expired rows now (connect-pg-simple's ``pruneSessions``);

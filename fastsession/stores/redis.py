@@ -18,6 +18,7 @@ from .. import _clock
 from .._types import Record, StorableSession
 from ..errors import CorruptSessionError, StoreError, check_record
 from . import AsyncStore, Store
+from ._users import UserKey, check_keep, check_user, user_of, user_of_record
 
 _json_loads: Callable[[bytes | str], Any]
 try:
@@ -69,7 +70,7 @@ def _text(key: bytes | str) -> str:
     return key.decode("utf-8", "surrogateescape") if isinstance(key, bytes) else key
 
 
-class _RedisStoreBase:
+class _RedisStoreBase(UserKey):
     """Options, key naming, TTL rule and record codec shared by both faces."""
 
     def __init__(
@@ -82,6 +83,8 @@ class _RedisStoreBase:
         disable_ttl: bool = False,
         serializer: Serializer | None = None,
         scan_count: int = 100,
+        user_key: str | None = None,
+        user_prefix: str | None = None,
     ) -> None:
         if client is None:
             raise TypeError("client: a Redis client is required")
@@ -109,6 +112,62 @@ class _RedisStoreBase:
         self._errors = _client_errors()
         # A cluster client splits multi-key reads by slot; MGET would fail CROSSSLOT.
         self._mget = getattr(client, "mget_nonatomic", None) or client.mget
+        if user_prefix is None:
+            user_prefix = "user:" + prefix  # outside SCAN's `prefix*` (all, length, clear)
+        if not isinstance(user_prefix, str):
+            raise TypeError(f"user_prefix: expected str, got {type(user_prefix).__name__}")
+        self.user_prefix = user_prefix
+        if user_key is not None:
+            self.index_users(user_key)
+
+    def index_users(self, key: str) -> None:
+        """Index the sessions by the data key ``key`` (the middleware's ``user_key``):
+        a sorted set per user, ``user_prefix + str(user)``, of session ids scored
+        by their expiry; a ValueError if the store already indexes another key."""
+        self._claim_user_key(key)
+
+    def _user_index(self, user: str) -> str:
+        return self.user_prefix + user
+
+    def _index(self, pipe: Any, sid: str, session: StorableSession, ttl: int) -> None:
+        """The index upkeep of a write (``set``, ``touch``): queued on ``pipe``.
+
+        Only the new user's set is written: an id left in another user's set (the
+        user changed, logged out, the session was destroyed or expired) is found
+        stale and removed when that set is read. One key per command, so a
+        cluster pipeline sends each to its own slot.
+        """
+        assert self.user_key is not None
+        user = user_of(session, self.user_key)
+        if user is None:
+            return
+        index = self._user_index(user)
+        if self.disable_ttl:
+            pipe.zadd(index, {sid: math.inf})
+            return
+        pipe.zadd(index, {sid: math.ceil(_clock.now()) + ttl})
+        # The set lives as long as its longest-lived session: NX gives a new set
+        # its TTL, GT only ever lengthens it.
+        pipe.expire(index, ttl, nx=True)
+        pipe.expire(index, ttl, gt=True)
+
+    def _members(self, members: Iterable[bytes | str]) -> list[str]:
+        return list(dict.fromkeys(_text(m) for m in members))
+
+    def _sort_out(
+        self, user: str, sids: list[str], values: Iterable[bytes | str | None]
+    ) -> tuple[dict[str, Record], list[str]]:
+        """The indexed ids' records split into the user's live sessions and the stale ids."""
+        assert self.user_key is not None
+        live: dict[str, Record] = {}
+        stale: list[str] = []
+        for sid, raw in zip(sids, values, strict=True):
+            record = self._load(raw) if raw else None
+            if record is not None and user_of_record(record, self.user_key) == user:
+                live[sid] = record
+            else:
+                stale.append(sid)
+        return live, stale
 
     @property
     def ttl(self) -> int | TTLFunction:
@@ -172,6 +231,11 @@ class _RedisStoreBase:
         return f"{type(self).__name__}({self.client!r}, prefix={self.prefix!r})"
 
 
+# How the sync and async faces share the index, command by command:
+# sessions_of: ZRANGE user-set, MGET (per slot) the sessions, ZREM the stale ids;
+# destroy_user: the same, then DEL every session but `keep` and ZREM them.
+
+
 class RedisStore(_RedisStoreBase, Store):
     """Sessions in Redis through a synchronous client (``redis.Redis``,
     ``redis.cluster.RedisCluster`` or a Valkey client).
@@ -188,6 +252,9 @@ class RedisStore(_RedisStoreBase, Store):
     :param disable_ttl: store keys without expiry (and never touch).
     :param serializer: an object with ``dumps``/``loads``; JSON by default.
     :param scan_count: the ``COUNT`` hint for the ``SCAN`` of ``all``/``ids``.
+    :param user_key: index the sessions by this data key's value (a user id),
+        for `sessions_of` and `destroy_user` (see docs/user-index.md).
+    :param user_prefix: the prefix of the per-user index keys (``"user:" + prefix``).
     """
 
     def get(self, sid: str) -> Record | None:
@@ -203,6 +270,11 @@ class RedisStore(_RedisStoreBase, Store):
         try:
             if ttl <= 0:
                 self.client.delete(key)
+            elif self.user_key is not None:
+                pipe = self.client.pipeline(transaction=False)
+                pipe.set(key, self._dump(session), ex=None if self.disable_ttl else ttl)
+                self._index(pipe, sid, session, ttl)
+                pipe.execute()
             elif self.disable_ttl:
                 self.client.set(key, self._dump(session))
             else:
@@ -215,7 +287,14 @@ class RedisStore(_RedisStoreBase, Store):
             return
         ttl = self._ttl_for(session)
         try:
-            self.client.expire(self._key(sid), ttl)
+            if self.user_key is not None and ttl > 0:
+                # The user's set must outlive the session it now outlives.
+                pipe = self.client.pipeline(transaction=False)
+                pipe.expire(self._key(sid), ttl)
+                self._index(pipe, sid, session, ttl)
+                pipe.execute()
+            else:
+                self.client.expire(self._key(sid), ttl)
         except self._errors as exc:
             raise self._fail("EXPIRE", exc) from exc
 
@@ -225,10 +304,48 @@ class RedisStore(_RedisStoreBase, Store):
         except self._errors as exc:
             raise self._fail("DEL", exc) from exc
 
-    def _keys(self) -> list[str]:
+    def sessions_of(self, user: str | int) -> dict[str, Record]:
+        """The live sessions of ``user`` (keyed by ``str()``): ``{sid: record}``.
+
+        Ids found stale (gone, expired, or now another user's) leave the index.
+        """
+        self._indexing()
+        key = check_user(user)
+        index = self._user_index(key)
+        try:
+            sids = self._members(self.client.zrange(index, 0, -1))
+            if not sids:
+                return {}
+            values = self._mget([self._key(sid) for sid in sids])
+            live, stale = self._sort_out(key, sids, values)
+            if stale:
+                self.client.zrem(index, *stale)
+        except self._errors as exc:
+            raise self._fail("ZRANGE/MGET/ZREM", exc) from exc
+        return live
+
+    def destroy_user(self, user: str | int, *, keep: str | None = None) -> int:
+        """Destroy every session of ``user`` but ``keep``; how many were destroyed."""
+        keep = check_keep(keep)
+        live = self.sessions_of(user)
+        gone = [sid for sid in live if sid != keep]
+        if not gone:
+            return 0
+        index = self._user_index(check_user(user))
+        try:
+            pipe = self.client.pipeline(transaction=False)
+            for sid in gone:  # one key per DEL: cluster-safe
+                pipe.delete(self._key(sid))
+            pipe.zrem(index, *gone)
+            results = pipe.execute()
+        except self._errors as exc:
+            raise self._fail("DEL", exc) from exc
+        return sum(int(n) for n in results[:-1])
+
+    def _keys(self, match: str | None = None) -> list[str]:
         try:
             found: Iterator[bytes | str] = self.client.scan_iter(
-                match=self._match, count=self.scan_count
+                match=match or self._match, count=self.scan_count
             )
             return list(dict.fromkeys(_text(k) for k in found))
         except self._errors as exc:
@@ -254,6 +371,8 @@ class RedisStore(_RedisStoreBase, Store):
 
     def clear(self) -> None:
         keys = self._keys()
+        if self.user_key is not None:  # no session left: no user index either
+            keys += self._keys(_glob_escape(self.user_prefix) + "*")
         try:
             for i in range(0, len(keys), _DELETE_BATCH):
                 self.client.delete(*keys[i : i + _DELETE_BATCH])
@@ -280,6 +399,11 @@ class AsyncRedisStore(_RedisStoreBase, AsyncStore):
         try:
             if ttl <= 0:
                 await self.client.delete(key)
+            elif self.user_key is not None:
+                pipe = self.client.pipeline(transaction=False)
+                pipe.set(key, self._dump(session), ex=None if self.disable_ttl else ttl)
+                self._index(pipe, sid, session, ttl)
+                await pipe.execute()
             elif self.disable_ttl:
                 await self.client.set(key, self._dump(session))
             else:
@@ -292,7 +416,13 @@ class AsyncRedisStore(_RedisStoreBase, AsyncStore):
             return
         ttl = self._ttl_for(session)
         try:
-            await self.client.expire(self._key(sid), ttl)
+            if self.user_key is not None and ttl > 0:
+                pipe = self.client.pipeline(transaction=False)
+                pipe.expire(self._key(sid), ttl)
+                self._index(pipe, sid, session, ttl)
+                await pipe.execute()
+            else:
+                await self.client.expire(self._key(sid), ttl)
         except self._errors as exc:
             raise self._fail("EXPIRE", exc) from exc
 
@@ -302,10 +432,45 @@ class AsyncRedisStore(_RedisStoreBase, AsyncStore):
         except self._errors as exc:
             raise self._fail("DEL", exc) from exc
 
-    async def _keys(self) -> list[str]:
+    async def sessions_of(self, user: str | int) -> dict[str, Record]:
+        """The live sessions of ``user``; see `RedisStore.sessions_of`."""
+        self._indexing()
+        key = check_user(user)
+        index = self._user_index(key)
+        try:
+            sids = self._members(await self.client.zrange(index, 0, -1))
+            if not sids:
+                return {}
+            values = await self._mget([self._key(sid) for sid in sids])
+            live, stale = self._sort_out(key, sids, values)
+            if stale:
+                await self.client.zrem(index, *stale)
+        except self._errors as exc:
+            raise self._fail("ZRANGE/MGET/ZREM", exc) from exc
+        return live
+
+    async def destroy_user(self, user: str | int, *, keep: str | None = None) -> int:
+        """Destroy every session of ``user`` but ``keep``; how many were destroyed."""
+        keep = check_keep(keep)
+        live = await self.sessions_of(user)
+        gone = [sid for sid in live if sid != keep]
+        if not gone:
+            return 0
+        index = self._user_index(check_user(user))
+        try:
+            pipe = self.client.pipeline(transaction=False)
+            for sid in gone:
+                pipe.delete(self._key(sid))
+            pipe.zrem(index, *gone)
+            results = await pipe.execute()
+        except self._errors as exc:
+            raise self._fail("DEL", exc) from exc
+        return sum(int(n) for n in results[:-1])
+
+    async def _keys(self, match: str | None = None) -> list[str]:
         try:
             found: AsyncIterator[bytes | str] = self.client.scan_iter(
-                match=self._match, count=self.scan_count
+                match=match or self._match, count=self.scan_count
             )
             return list(dict.fromkeys([_text(k) async for k in found]))
         except self._errors as exc:
@@ -331,6 +496,8 @@ class AsyncRedisStore(_RedisStoreBase, AsyncStore):
 
     async def clear(self) -> None:
         keys = await self._keys()
+        if self.user_key is not None:  # no session left: no user index either
+            keys += await self._keys(_glob_escape(self.user_prefix) + "*")
         try:
             for i in range(0, len(keys), _DELETE_BATCH):
                 await self.client.delete(*keys[i : i + _DELETE_BATCH])

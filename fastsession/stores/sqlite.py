@@ -24,6 +24,7 @@ from .._types import Record, StorableSession
 from ..errors import CorruptSessionError, StoreError
 from ..record import loads
 from . import Store
+from ._users import UserKey, check_keep, check_user
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
@@ -41,7 +42,7 @@ class _Connection(sqlite3.Connection):
         self.pid = os.getpid()
 
 
-class SQLiteStore(Store):
+class SQLiteStore(UserKey, Store):
     """Sessions in an SQLite database file (WAL mode), for several workers on one machine.
 
     :param path: the database file (created if missing), or ``":memory:"`` for
@@ -56,6 +57,9 @@ class SQLiteStore(Store):
     :param sweep_every: after this many writes in a process, up to
         ``sweep_batch`` expired rows are deleted (no background thread).
     :param clock: seconds since the epoch; by default ``fastsession._clock.now``.
+    :param user_key: index the sessions by this data key's value (a user id),
+        for `sessions_of` and `destroy_user`: an index on the JSON expression,
+        kept by SQLite itself (see docs/user-index.md).
 
     Each thread of each process has its own connection (a forked child opens
     new ones). Every write is one statement, so a process killed mid-write
@@ -78,6 +82,7 @@ class SQLiteStore(Store):
         sweep_every: int = 64,
         sweep_batch: int = 256,
         clock: Callable[[], float] | None = None,
+        user_key: str | None = None,
     ) -> None:
         if not isinstance(path, str | os.PathLike):
             raise TypeError(f"path: expected a str or path, got {type(path).__name__}")
@@ -102,6 +107,7 @@ class SQLiteStore(Store):
             threading.Lock() if self._memory else nullcontext()
         )
         self._writes = 0
+        self._sql_of_user = self._sql_destroy_user = ""  # made by index_users
         t = f'"{table}"'
         self._sql_get = f"SELECT sess FROM {t} WHERE sid = ? AND expired > ?"
         self._sql_set = f"INSERT OR REPLACE INTO {t} (sid, expired, sess) VALUES (?, ?, ?)"
@@ -122,6 +128,8 @@ class SQLiteStore(Store):
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         with self._failing("open"):
             self._connection()  # a bad path or a foreign file fails here, not at a request
+        if user_key is not None:
+            self.index_users(user_key)
 
     # -- connections ------------------------------------------------------------------
 
@@ -259,6 +267,54 @@ class SQLiteStore(Store):
             cursor = self._connection().execute(
                 self._sql_sweep, (self._now_ms(), limit or self.sweep_batch)
             )
+        return int(cursor.rowcount)
+
+    # -- the user index ---------------------------------------------------------------
+    # An index on the record's JSON: every write keeps it, in the same statement, so
+    # set, touch, destroy and expiry need nothing more (a future write path too).
+
+    def index_users(self, key: str) -> None:
+        """Index the sessions by the data key ``key`` (the middleware's ``user_key``):
+        an index on that JSON member, created if missing."""
+        if not self._claim_user_key(key):
+            return
+        t = f'"{self.table}"'
+        member = f"'$.\"{key}\"'"
+        # Text for a string, digits for an integer; NULL for anything else or bad JSON
+        # (CASE, unlike AND, never evaluates json_type on text that is not JSON).
+        user = (
+            f"(CASE WHEN json_valid(sess) THEN CASE WHEN json_type(sess, {member}) "
+            f"IN ('text', 'integer') THEN CAST(json_extract(sess, {member}) AS TEXT) END END)"
+        )
+        self._sql_of_user = f"SELECT sid, sess FROM {t} WHERE {user} = ? AND expired > ?"
+        self._sql_destroy_user = (
+            f"DELETE FROM {t} WHERE {user} = ? AND sid IS NOT ? AND expired > ?"
+        )
+        ddl = f'CREATE INDEX IF NOT EXISTS "{self.table}_user_{key}" ON {t} ({user})'
+        try:
+            with self._failing("index_users"):
+                self._connection().execute(ddl)
+        except BaseException:
+            self.user_key = None
+            raise
+
+    def sessions_of(self, user: str | int) -> dict[str, Record]:
+        """The live sessions of ``user`` (keyed by ``str()``): ``{sid: record}``."""
+        self._indexing()
+        params = (check_user(user), self._now_ms())
+        with self._failing("sessions_of"):
+            rows = self._connection().execute(self._sql_of_user, params).fetchall()
+        return {sid: _parse(text) for sid, text in rows}
+
+    def destroy_user(self, user: str | int, *, keep: str | None = None) -> int:
+        """Destroy every session of ``user`` but ``keep``; how many live ones were destroyed.
+
+        One statement: a session written meanwhile is either destroyed or kept whole.
+        """
+        self._indexing()
+        params = (check_user(user), check_keep(keep), self._now_ms())
+        with self._failing("destroy_user"):
+            cursor = self._connection().execute(self._sql_destroy_user, params)
         return int(cursor.rowcount)
 
     def _after_write(self, conn: sqlite3.Connection, now_ms: int) -> None:

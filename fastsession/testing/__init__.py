@@ -53,7 +53,9 @@ The hooks, kept small on purpose:
   with no backend that can fail, like ``MemoryStore``, has nothing to show. Every
   store shipped with fastsession that does I/O implements it.
 
-What the contract covers: get/set/touch/destroy/all/clear/length; expiry from
+What the contract covers: get/set/touch/destroy/all/clear/length; the per-user
+index (``index_users``, ``sessions_of``, ``destroy_user``; a store without one
+sets ``USER_INDEX = False`` and those tests are left out); expiry from
 the cookie and ``ttl`` for browser-session cookies; express-session's JSON
 kept byte for byte; unicode ids and data; concurrent writers; faults raised as
 ``StoreError`` with their cause.

@@ -22,6 +22,11 @@ class SyncAdapter:
         self.store = store
         self._run = run
 
+    def index_users(self, key: str) -> None:
+        """Not a coroutine: the middleware calls it once, at construction."""
+        store: Any = self.store  # the method is optional in the protocol
+        store.index_users(key)
+
     def __getattr__(self, name: str) -> Any:
         attr = getattr(self.store, name)
         if not callable(attr):
@@ -77,6 +82,11 @@ class AsyncStoreContract(StoreContract):
         assert isinstance(store.store, AsyncStore)
         for name in ("get", "set", "destroy", "touch", "all", "clear", "length"):
             assert inspect.iscoroutinefunction(getattr(store.store, name)), name
+        if self.USER_INDEX:
+            for name in ("sessions_of", "destroy_user"):
+                assert inspect.iscoroutinefunction(getattr(store.store, name)), name
+            raw: Any = store.store
+            assert not inspect.iscoroutinefunction(raw.index_users)
 
 
 async def _awaited(awaitable: Awaitable[Any]) -> Any:

@@ -26,18 +26,23 @@ from ._data import (
     iso_ms,
     to_js_json,
 )
+from ._index_contract import INDEX_TESTS, UserIndexCases
 
 
-class StoreContract:
+class StoreContract(UserIndexCases):
     """What every sync store does (and, through SyncAdapter, every async store)."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
-        # The fault tests exist for a subclass only when it can make its store fail.
+        # The fault tests exist for a subclass only when it can make its store fail,
+        # the user index tests when its store keeps one (USER_INDEX).
         super().__init_subclass__(**kwargs)
         can_fail = cls.store_fault is not StoreContract.store_fault
         for name in FAULT_TESTS:
             if name not in cls.__dict__:
                 setattr(cls, name, getattr(StoreContract, name) if can_fail else None)
+        for name in INDEX_TESTS:
+            if name not in cls.__dict__:
+                setattr(cls, name, getattr(UserIndexCases, name) if cls.USER_INDEX else None)
 
     TTL: ClassVar[float] = 3600.0
     """The ``ttl`` the ``store`` fixture must configure (seconds)."""
