@@ -11,8 +11,9 @@ bytes of the last one read around another ``expires`` (`layout_of`,
 
 Invariants: a stored value is always a whole record (``{"cookie":{...},...}``);
 ``touch`` replaces the stored cookie and keeps the stored data byte for byte,
-as express's MemoryStore does; writes hold ``lock``, so a touch can neither
-resurrect a session destroyed meanwhile nor undo a concurrent ``set``.
+as express's MemoryStore does; writes hold ``lock``, so neither a touch nor a
+``replace`` can resurrect a session destroyed meanwhile (an expired one counts
+as gone), nor a touch undo a concurrent ``set``.
 """
 
 from __future__ import annotations
@@ -79,7 +80,17 @@ class MemoryCore:
         with self.lock:
             self.lru.set(sid, value, deadline)
 
-    def touch(self, sid: str, session: Any) -> None:
+    def replace(self, sid: str, session: Any) -> bool:
+        """`set` if ``sid`` is stored and not expired: True; False (nothing written) if gone."""
+        value = session.to_json()
+        deadline = self.deadline(session)
+        with self.lock:
+            if self.lru.peek(sid) is None:
+                return False
+            self.lru.set(sid, value, deadline)
+            return True
+
+    def touch(self, sid: str, session: Any) -> bool:
         cookie = session.cookie
         if isinstance(cookie, CookieCore):
             # The cookie alone, as a record without data: the stored data is kept.
@@ -89,8 +100,10 @@ class MemoryCore:
         deadline = self.deadline(session)
         with self.lock:
             stored = self.lru.peek(sid)
-            if stored is not None:
-                self.lru.set(sid, with_cookie(stored, fresh), deadline)
+            if stored is None:
+                return False
+            self.lru.set(sid, with_cookie(stored, fresh), deadline)
+            return True
 
     def deadline(self, session: Any) -> float:
         """When the session's record expires, in clock seconds: the cookie's

@@ -56,9 +56,14 @@ def make_engine(
     store = opts.store if opts.store is not None else default_store(opts)
     if not asgi and is_async_store(store):
         raise TypeError("option 'store': a WSGI app needs a sync Store, not an AsyncStore")
+    if not callable(getattr(store, "replace", None)):
+        raise TypeError(
+            "option 'store': the store has no replace(sid, session) method; subclass "
+            "fastsession.Store or AsyncStore (their replace is get then set) or write one"
+        )
     signer = _speedups.Signer(opts.secrets)
     lines = _SetCookieLines(opts.name, signer.sign)
-    aget, aset, atouch, adestroy = _async_calls(store)
+    aget, aset, areplace, atouch, adestroy = _async_calls(store)
     return _speedups.EngineCore(
         sids=_speedups.SidReader(opts.name, _speedups.lookup, signer.unsign),
         session_key="session" if asgi else "fastsession.session",
@@ -80,6 +85,7 @@ def make_engine(
         inline=not asgi or (not is_async_store(store) and not getattr(store, "blocking", True)),
         aget=aget,
         aset=aset,
+        areplace=areplace,
         atouch=atouch,
         adestroy=adestroy,
     )
@@ -199,7 +205,7 @@ class _SetCookieLines:
 
 
 def _async_calls(store: Any) -> tuple[Callable[..., Any], ...]:
-    """The store's get, set, touch and destroy as coroutine functions: awaited
+    """The store's get, set, replace, touch and destroy as coroutine functions: awaited
     (an async store), run inline (a sync store that never waits on I/O), or run
     in a worker thread so the event loop never blocks."""
 
@@ -225,4 +231,4 @@ def _async_calls(store: Any) -> tuple[Callable[..., Any], ...]:
 
         return inline
 
-    return bind("get"), bind("set"), bind("touch"), bind("destroy")
+    return bind("get"), bind("set"), bind("replace"), bind("touch"), bind("destroy")

@@ -51,6 +51,19 @@ cdef class MemoryCore:
         finally:
             lock.release()
 
+    def replace(self, sid, session):
+        value = session.to_json()
+        deadline = self.deadline(session)
+        lock = self.lock
+        lock.acquire()
+        try:
+            if self.lru.peek(sid) is None:
+                return False
+            self.lru.set(sid, value, deadline)
+            return True
+        finally:
+            lock.release()
+
     def touch(self, sid, session):
         cdef Py_ssize_t fresh_end = -2  # not known: cookie_end finds it
         cookie = _cookie_of(session)
@@ -64,8 +77,10 @@ cdef class MemoryCore:
         lock.acquire()
         try:
             stored = self.lru.peek(sid)
-            if stored is not None:
-                self.lru.set(sid, _with_cookie(stored, fresh, fresh_end), deadline)
+            if stored is None:
+                return False
+            self.lru.set(sid, _with_cookie(stored, fresh, fresh_end), deadline)
+            return True
         finally:
             lock.release()
 

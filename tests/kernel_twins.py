@@ -113,6 +113,7 @@ def engine_of(impl: Impl, *, store: Any = None, **flags: bool) -> Any:
         inline=True,
         aget=None,
         aset=None,
+        areplace=None,
         atouch=None,
         adestroy=None,
     )

@@ -442,5 +442,5 @@ def test_session_and_cookie_classes_with_a_metaclass_are_accepted(impl: Impl) ->
 _ENGINE_ARGS = (
     "sids", "session_key", "id_key", "genid", "new_cookie", "set_cookie_line", "secure_of",
     "resave", "rolling", "save_uninitialized", "unset_destroy", "store", "has_touch",
-    "inline", "aget", "aset", "atouch", "adestroy",
+    "inline", "aget", "aset", "areplace", "atouch", "adestroy",
 )  # fmt: skip

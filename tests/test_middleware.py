@@ -159,7 +159,7 @@ ROWS = [
         {"resave": True, "cookie": {"max_age": 60}},
         "views",
         "noop",
-        ["get", "set"],
+        ["get", "replace"],
         False,
     ),
     (
@@ -175,16 +175,16 @@ ROWS = [
         {"cookie": {"max_age": 60}},
         "views",
         "views",
-        ["get", "set"],
+        ["get", "replace"],
         True,
     ),
-    ("loaded modified, browser-session", {}, "views", "views", ["get", "set"], False),
+    ("loaded modified, browser-session", {}, "views", "views", ["get", "replace"], False),
     (
         "loaded modified, browser-session, rolling",
         {"rolling": True},
         "views",
         "views",
-        ["get", "set"],
+        ["get", "replace"],
         True,
     ),
     (
@@ -200,7 +200,7 @@ ROWS = [
         {"cookie": {"max_age": 60}},
         "views",
         "save",
-        ["get", "set", "touch"],
+        ["get", "replace", "touch"],
         True,
     ),
     ("new, manual save, not save_uninitialized", {}, "save", None, ["set"], True),
@@ -566,14 +566,14 @@ def test_nested_changes_count_as_modifications(kind: str, frozen: Any) -> None:
         session["user"]["cart"].append(2)
 
     resp = _run(client, kind, nested, {"Cookie": jar})
-    assert [op for op, _ in store.ops] == ["get", "set"] and resp.set_cookie
+    assert [op for op, _ in store.ops] == ["get", "replace"] and resp.set_cookie
     store.ops.clear()
 
     def nested_cookie_key(session: Any) -> None:
         session["user"]["cookie"] = "counted"  # only the top-level "cookie" is not data
 
     _run(client, kind, nested_cookie_key, {"Cookie": jar})
-    assert [op for op, _ in store.ops] == ["get", "set"]
+    assert [op for op, _ in store.ops] == ["get", "replace"]
     assert store.get(_sid_of(jar))["user"]["cookie"] == "counted"
 
 
@@ -599,13 +599,18 @@ class FailingStore(MemoryStore):
             raise ConnectionError("store down")
         super().set(sid, session)
 
-    def touch(self, sid: str, session: Any) -> None:
+    def replace(self, sid: str, session: Any) -> bool:
+        if "replace" in self.fail:
+            raise ConnectionError("store down")
+        return super().replace(sid, session)
+
+    def touch(self, sid: str, session: Any) -> bool:
         if "touch" in self.fail:
             raise ConnectionError("store down")
-        super().touch(sid, session)
+        return super().touch(sid, session)
 
 
-@pytest.mark.parametrize("op", ["get", "set", "touch"])
+@pytest.mark.parametrize("op", ["get", "replace", "touch"])
 def test_store_faults_are_errors_not_logouts(
     kind: str, op: str, caplog: pytest.LogCaptureFixture
 ) -> None:

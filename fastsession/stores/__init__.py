@@ -2,8 +2,12 @@
 
 Required: ``get``, ``set``, ``destroy``. Recommended: ``touch`` (the
 middleware calls it for an unmodified loaded session when ``resave`` is off;
-a store without it is simply not touched, as in express-session). Optional:
-``all``, ``clear``, ``length``.
+a store without it is simply not touched, as in express-session) and
+``replace`` (the middleware writes a session it loaded with it, so that a
+session destroyed meanwhile by another request is not brought back; the base
+classes' default is not atomic). Optional: ``all``, ``clear``, ``length``.
+
+``touch`` may return False to say the session is gone (None or True: touched).
 
 A store that cannot be reached raises; it never reports a session as absent
 because of a fault. A record without a ``cookie`` object is corrupt.
@@ -33,6 +37,18 @@ class Store:
         """Store ``session.to_json()`` under ``sid``; it expires with ``session.cookie.expires``."""
         raise NotImplementedError
 
+    def replace(self, sid: str, session: StorableSession) -> bool:
+        """`set`, but only if ``sid`` is stored (and not expired): True when
+        written, False when the session is gone (nothing written).
+
+        This default is ``get`` then ``set``, not atomic: a destroy between the
+        two is undone. A store that can should do it in one step.
+        """
+        if self.get(sid) is None:
+            return False
+        self.set(sid, session)
+        return True
+
     def destroy(self, sid: str) -> None:
         """Delete ``sid``; an absent session is not an error."""
         raise NotImplementedError
@@ -60,6 +76,17 @@ class AsyncStore:
     async def set(self, sid: str, session: StorableSession) -> None:
         """Store ``session.to_json()`` under ``sid``; it expires with ``session.cookie.expires``."""
         raise NotImplementedError
+
+    async def replace(self, sid: str, session: StorableSession) -> bool:
+        """`set`, but only if ``sid`` is stored (and not expired): True when
+        written, False when the session is gone (nothing written).
+
+        This default is ``get`` then ``set``, not atomic (see `Store.replace`).
+        """
+        if await self.get(sid) is None:
+            return False
+        await self.set(sid, session)
+        return True
 
     async def destroy(self, sid: str) -> None:
         """Delete ``sid``; an absent session is not an error."""

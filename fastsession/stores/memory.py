@@ -58,8 +58,9 @@ class MemoryStore(MemoryCore, Store):
     raise reaches the caller of the store method that dropped the session.
 
     Safe to share between threads: reads take no lock; writes take one so that
-    ``touch`` (read, replace the cookie, write back) can neither resurrect a
-    session destroyed meanwhile nor undo a concurrent ``set``.
+    ``touch`` (read, replace the cookie, write back) and ``replace`` (written
+    only if still stored) can never resurrect a session destroyed meanwhile,
+    and a touch never undoes a concurrent ``set``.
     """
 
     blocking: ClassVar[bool] = False
@@ -90,7 +91,7 @@ class MemoryStore(MemoryCore, Store):
             on_evict=_reporting("on_evict", on_evict),
         )
         self._write = threading.RLock()
-        # get, set and touch are MemoryCore's (the request kernel's, compiled
+        # get, set, replace and touch are MemoryCore's (the request kernel's, compiled
         # with it): the middlewares call them with nothing in between.
         MemoryCore.__init__(self, self._lru, self._write, self._ttl, clock)
 
@@ -112,13 +113,13 @@ class MemoryStore(MemoryCore, Store):
         )
 
     def _after_fork(self) -> None:
-        """In a forked child: get, set and touch warn (once) before they act.
+        """In a forked child: get, set, replace and touch warn (once) before they act.
 
         MemoryCore's methods stay as they are until then; the instance's own
         attributes take their place, so a process that never forks pays nothing.
         """
         self.forked = True
-        for name in ("get", "set", "touch"):
+        for name in ("get", "set", "replace", "touch"):
             method = getattr(MemoryCore, name)
 
             def warned(*args: Any, _method: Any = method) -> Any:

@@ -3,6 +3,8 @@
 Keys are ``prefix + sid``, values express-session's JSON, and key TTLs follow
 the cookie's expiry in whole seconds rounded up, so an Express app using
 connect-redis and a fastsession app share sessions through the same Redis.
+``replace`` is ``SET ... XX`` (written only while the key exists), with the
+same TTL rule as ``set``: a TTL of zero or less deletes the key.
 """
 
 from __future__ import annotations
@@ -210,12 +212,26 @@ class RedisStore(_RedisStoreBase, Store):
         except self._errors as exc:
             raise self._fail("DEL" if ttl <= 0 else "SET", exc) from exc
 
-    def touch(self, sid: str, session: StorableSession) -> None:
+    def replace(self, sid: str, session: StorableSession) -> bool:
+        """`set` only if the key exists (``SET ... XX``): False when the session is gone."""
+        ttl = self._ttl_for(session)
+        key = self._key(sid)
+        try:
+            if ttl <= 0:
+                return bool(self.client.delete(key))
+            if self.disable_ttl:
+                return bool(self.client.set(key, self._dump(session), xx=True))
+            return bool(self.client.set(key, self._dump(session), ex=ttl, xx=True))
+        except self._errors as exc:
+            raise self._fail("DEL" if ttl <= 0 else "SET", exc) from exc
+
+    def touch(self, sid: str, session: StorableSession) -> bool | None:
+        """``EXPIRE``: False when the session is gone; None when touch is disabled."""
         if self.disable_touch or self.disable_ttl:
-            return
+            return None
         ttl = self._ttl_for(session)
         try:
-            self.client.expire(self._key(sid), ttl)
+            return bool(self.client.expire(self._key(sid), ttl))
         except self._errors as exc:
             raise self._fail("EXPIRE", exc) from exc
 
@@ -287,12 +303,26 @@ class AsyncRedisStore(_RedisStoreBase, AsyncStore):
         except self._errors as exc:
             raise self._fail("DEL" if ttl <= 0 else "SET", exc) from exc
 
-    async def touch(self, sid: str, session: StorableSession) -> None:
+    async def replace(self, sid: str, session: StorableSession) -> bool:
+        """`set` only if the key exists (``SET ... XX``): False when the session is gone."""
+        ttl = self._ttl_for(session)
+        key = self._key(sid)
+        try:
+            if ttl <= 0:
+                return bool(await self.client.delete(key))
+            if self.disable_ttl:
+                return bool(await self.client.set(key, self._dump(session), xx=True))
+            return bool(await self.client.set(key, self._dump(session), ex=ttl, xx=True))
+        except self._errors as exc:
+            raise self._fail("DEL" if ttl <= 0 else "SET", exc) from exc
+
+    async def touch(self, sid: str, session: StorableSession) -> bool | None:
+        """``EXPIRE``: False when the session is gone; None when touch is disabled."""
         if self.disable_touch or self.disable_ttl:
-            return
+            return None
         ttl = self._ttl_for(session)
         try:
-            await self.client.expire(self._key(sid), ttl)
+            return bool(await self.client.expire(self._key(sid), ttl))
         except self._errors as exc:
             raise self._fail("EXPIRE", exc) from exc
 

@@ -53,7 +53,9 @@ The hooks, kept small on purpose:
   with no backend that can fail, like ``MemoryStore``, has nothing to show. Every
   store shipped with fastsession that does I/O implements it.
 
-What the contract covers: get/set/touch/destroy/all/clear/length; expiry from
+What the contract covers: get/set/replace/touch/destroy/all/clear/length
+(``replace`` writes only a session still stored; set ``TOUCH_TELLS_GONE``
+when ``touch`` returns False for a missing session); expiry from
 the cookie and ``ttl`` for browser-session cookies; express-session's JSON
 kept byte for byte; unicode ids and data; concurrent writers; faults raised as
 ``StoreError`` with their cause.
