@@ -57,6 +57,7 @@ class _SessionBase(SessionCore):
         # The new session is made even when destroying the old one failed, as
         # in express; the error still reaches the caller.
         sid = request.new_id()
+        request.loaded_id = None  # a session of this request's making: written with set
         self.bind(sid, request.engine.new_cookie(request), {}, request)
         request.conn[request.engine.id_key] = sid
         request.conn[request.engine.session_key] = self
