@@ -459,6 +459,58 @@ def _run(client: Client, kind: str, fn: Any, headers: dict[str, str] | None = No
         client.handler = None
 
 
+def test_save_of_a_session_gone_from_the_store_raises_and_sets_no_cookie(
+    kind: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    client, store, jar = _good_cookie(kind)
+    sid = _sid_of(jar)
+    seen: dict[str, Any] = {}
+
+    async def asave(session: Any) -> None:
+        try:
+            await session.save()
+        except SessionNotFoundError as exc:
+            seen["error"] = exc
+
+    def save(session: Any) -> None:
+        session["late"] = True
+        store.destroy(sid)  # another request logged out meanwhile
+        if kind == "asgi":
+            return asave(session)  # type: ignore[return-value]
+        try:
+            session.save()
+        except SessionNotFoundError as exc:
+            seen["error"] = exc
+        return None
+
+    store.ops.clear()
+    with caplog.at_level(logging.WARNING, logger="fastsession"):
+        resp = _run(client, kind, save, {"Cookie": jar})
+    assert sid in str(seen["error"])
+    assert resp.status == 200 and resp.set_cookie == []
+    assert store.get(sid) is None
+    # The explicit save and the end of the request both found it gone: nothing written.
+    assert [op for op, _ in store.ops] == ["get", "destroy", "replace", "replace", "get"]
+    assert any(sid in r.getMessage() for r in caplog.records if r.levelno == logging.WARNING)
+
+
+def test_a_store_without_replace_is_refused(kind: str) -> None:
+    class NoReplace:
+        blocking = False
+
+        def get(self, sid: str) -> Any:
+            return None
+
+        def set(self, sid: str, session: Any) -> None:
+            pass
+
+        def destroy(self, sid: str) -> None:
+            pass
+
+    with pytest.raises(TypeError, match="replace"):
+        make(kind, store=NoReplace())
+
+
 def test_regenerate_keeps_the_object_and_destroys_the_old_id(kind: str) -> None:
     client, store, jar = _good_cookie(kind)
     seen: dict[str, Any] = {}
