@@ -39,14 +39,14 @@ class EngineCore:
 
     Built by fastsession.engine.make_engine. ``store`` is called directly when
     ``inline`` (a sync store: WSGI, or one that never waits on I/O); otherwise
-    ``aget``, ``aset``, ``atouch`` and ``adestroy`` are awaited.
+    ``aget``, ``aset``, ``areplace``, ``atouch`` and ``adestroy`` are awaited.
     """
 
     __slots__ = (
         "sids", "session_key", "id_key", "session_cls", "cookie_cls",
         "genid", "new_cookie", "set_cookie_line", "secure_of",
         "resave", "rolling", "save_uninitialized", "unset_destroy",
-        "store", "has_touch", "inline", "aget", "aset", "atouch", "adestroy",
+        "store", "has_touch", "inline", "aget", "aset", "areplace", "atouch", "adestroy",
         "last_shape",
     )  # fmt: skip
 
@@ -71,6 +71,7 @@ class EngineCore:
         inline: bool,
         aget: Callable[..., Any],
         aset: Callable[..., Any],
+        areplace: Callable[..., Any],
         atouch: Callable[..., Any],
         adestroy: Callable[..., Any],
     ) -> None:
@@ -92,6 +93,7 @@ class EngineCore:
         self.inline = inline
         self.aget = aget
         self.aset = aset
+        self.areplace = areplace
         self.atouch = atouch
         self.adestroy = adestroy
         # The members of the last stored cookie read, and their shape: a site's

@@ -12,10 +12,10 @@ bytes of the last one read around another ``expires`` (`layout_of`,
 Invariants: a stored value is always a whole record (``{"cookie":{...},...}``);
 ``touch`` replaces the stored cookie and keeps the stored data byte for byte,
 as express's MemoryStore does. Each write is one LRU operation, atomic in the
-LRU: ``touch`` is a compare-and-swap (`LRULike.swap`) retried until it lands,
-so it can neither resurrect a session destroyed meanwhile nor undo a concurrent
-``set``, and no lock is taken on the request path. ``lock`` is for callers'
-compound operations.
+LRU: ``touch`` and ``replace`` are a compare-and-swap (`LRULike.swap`) retried
+until it lands, so neither can resurrect a session destroyed meanwhile (an
+expired one counts as gone), nor a touch undo a concurrent ``set``; no lock is
+taken on the request path. ``lock`` is for callers' compound operations.
 """
 
 from __future__ import annotations
@@ -79,6 +79,18 @@ class MemoryCore:
     def set(self, sid: str, session: Any) -> None:
         value = session.to_json()
         self.lru.set(sid, value, self.deadline(session))
+
+    def replace(self, sid: str, session: Any) -> bool:
+        """`set` if ``sid`` is stored and not expired: True; False (nothing written) if gone."""
+        value = session.to_json()
+        deadline = self.deadline(session)
+        lru = self.lru
+        while True:
+            stored = lru.peek(sid)
+            if stored is None:
+                return False
+            if lru.swap(sid, stored, value, deadline):
+                return True
 
     def touch(self, sid: str, session: Any) -> bool:
         """Write the session's cookie over the stored one (the data kept); False

@@ -16,6 +16,11 @@ Invariants:
   ``session.encoded`` for the length of the call, so it is not encoded again.
 * A store failure is raised (logged, as a `StoreError` naming the operation),
   never taken for an absent session.
+* A session loaded from the store in this request (``loaded_id``) is written
+  with the store's ``replace``, one this request created with ``set``: a
+  session another request destroyed meanwhile is never brought back. When
+  ``replace`` or ``touch`` says it is gone, its changes are dropped, a warning
+  is logged and no Set-Cookie is sent for it.
 """
 
 from __future__ import annotations
@@ -49,7 +54,7 @@ class RequestCore:
 
     __slots__ = (
         "engine", "conn", "options", "respond", "secure",
-        "cookie_id", "original_id", "original_data", "saved_data",
+        "cookie_id", "original_id", "loaded_id", "original_data", "saved_data",
         "touched", "destroyed", "started", "committed_id", "committed_data",
     )  # fmt: skip
 
@@ -67,6 +72,7 @@ class RequestCore:
         self.secure: bool | None = None  # found out when first needed
         self.cookie_id: str | None = None
         self.original_id: str | None = None
+        self.loaded_id: str | None = None  # the id of the session read from the store
         self.original_data: bytes | None = None
         self.saved_data: bytes | None = None
         self.touched = False
@@ -118,6 +124,7 @@ class RequestCore:
         cookie = cookie_from_fields(self.engine.cookie_cls, fields)
         cookie.shape = self.engine.shape_for(fields)
         session = self.attach(sid, cookie, record)
+        self.loaded_id = sid
         self.original_data = data = session.encode()
         if not self.engine.resave:
             self.saved_data = data  # a freshly loaded session counts as saved
@@ -201,9 +208,9 @@ class RequestCore:
         self.committed_data = data
         return session
 
-    def header(self, session: SessionCore) -> str | None:
+    def cookie_due(self, session: SessionCore) -> bool:
         """At the response's start (express's onHeaders and the touch at its
-        end): the Set-Cookie line, if one is due."""
+        end): whether a Set-Cookie line is due, once the store agrees."""
         sid: str = self.conn[self.engine.id_key]
         cookie = session.cookie
         set_cookie = self.should_set_cookie(session, sid, self.committed_data)  # type: ignore[arg-type]
@@ -213,14 +220,23 @@ class RequestCore:
         if not self.touched:
             session.touch()
             self.touched = True
-        if not set_cookie:
-            return None
+        return set_cookie
+
+    def header(self, session: SessionCore) -> str | None:
+        """The Set-Cookie line of a session whose cookie is due (`cookie_due`)."""
+        sid: str = self.conn[self.engine.id_key]
         _debug("set-cookie for session %s", sid)
         return self.engine.set_cookie_line(sid, session.cookie)
 
+    def is_loaded(self, session: SessionCore) -> bool:
+        """Whether the session was read from the store in this request (so it is
+        written with ``replace``), not created by it (written with ``set``)."""
+        return self.loaded_id is not None and self.loaded_id == session.id
+
     def commit(self, final: bool) -> str | None:
-        """Commit with a sync store: the Set-Cookie line (at the start), then
-        save, touch or destroy as express would. Store failures are raised."""
+        """Commit with a sync store: save, touch or destroy as express would,
+        then the Set-Cookie line (at the start) unless the store said the
+        session is gone. Store failures are raised."""
         store = self.engine.store
         session = self.to_commit(final)
         if session is None:
@@ -233,28 +249,38 @@ class RequestCore:
                 except Exception as exc:
                     raise store_failed("destroy", exc) from exc
             return None
-        line = None if final else self.header(session)
+        due = not final and self.cookie_due(session)
         sid = self.conn[self.engine.id_key]
         data: bytes = self.committed_data  # type: ignore[assignment]
+        kept: Any = True  # False: the store says the session is gone
         if self.should_save(session, sid, data):
             _debug("saving session %s", session.id)
-            self.saved_data = session.encoded = data
+            session.encoded = data
+            loaded = self.is_loaded(session)
             try:
-                store.set(session.id, session)
+                if loaded:
+                    kept = store.replace(session.id, session)
+                else:
+                    store.set(session.id, session)
             except Exception as exc:
-                raise store_failed("set", exc) from exc
+                raise store_failed("replace" if loaded else "set", exc) from exc
             finally:
                 session.encoded = None
+            if kept is not False:
+                self.saved_data = data
         elif not final and self.should_touch(sid):
             _debug("touching session %s", sid)
             session.encoded = data
             try:
-                store.touch(sid, session)
+                kept = store.touch(sid, session)
             except Exception as exc:
                 raise store_failed("touch", exc) from exc
             finally:
                 session.encoded = None
-        return line
+        if kept is False:
+            gone(sid)
+            return None
+        return self.header(session) if due else None
 
     async def acommit(self, final: bool) -> str | None:
         """`commit` with the store's calls awaited."""
@@ -270,28 +296,38 @@ class RequestCore:
                 except Exception as exc:
                     raise store_failed("destroy", exc) from exc
             return None
-        line = None if final else self.header(session)
+        due = not final and self.cookie_due(session)
         sid = self.conn[engine.id_key]
         data: bytes = self.committed_data  # type: ignore[assignment]
+        kept: Any = True
         if self.should_save(session, sid, data):
             _debug("saving session %s", session.id)
-            self.saved_data = session.encoded = data
+            session.encoded = data
+            loaded = self.is_loaded(session)
             try:
-                await engine.aset(session.id, session)
+                if loaded:
+                    kept = await engine.areplace(session.id, session)
+                else:
+                    await engine.aset(session.id, session)
             except Exception as exc:
-                raise store_failed("set", exc) from exc
+                raise store_failed("replace" if loaded else "set", exc) from exc
             finally:
                 session.encoded = None
+            if kept is not False:
+                self.saved_data = data
         elif not final and self.should_touch(sid):
             _debug("touching session %s", sid)
             session.encoded = data
             try:
-                await engine.atouch(sid, session)
+                kept = await engine.atouch(sid, session)
             except Exception as exc:
                 raise store_failed("touch", exc) from exc
             finally:
                 session.encoded = None
-        return line
+        if kept is False:
+            gone(sid)
+            return None
+        return self.header(session) if due else None
 
     # -- the wrappers the app is given ------------------------------------------------
 
@@ -358,6 +394,16 @@ def release(conn: MutableMapping[str, Any] | None, key: str) -> None:
     session = conn.get(key) if conn is not None else None
     if isinstance(session, SessionCore):
         session.state = None
+
+
+def gone(sid: str) -> None:
+    """A session the store no longer holds (destroyed or expired meanwhile, as
+    by a logout in another tab): nothing written, no Set-Cookie."""
+    logger.warning(
+        "session %s is no longer in the store (destroyed or expired meanwhile): "
+        "its changes are dropped and no cookie is set",
+        sid,
+    )
 
 
 def load_failed(exc: Exception) -> SessionError:

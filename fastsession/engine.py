@@ -58,9 +58,14 @@ def make_engine(
         raise TypeError("option 'store': a WSGI app needs a sync Store, not an AsyncStore")
     if opts.user_key is not None:
         index_users(store, opts.user_key)  # before the store's methods are bound below
+    if not callable(getattr(store, "replace", None)):
+        raise TypeError(
+            "option 'store': the store has no replace(sid, session) method; subclass "
+            "fastsession.Store or AsyncStore (their replace is get then set) or write one"
+        )
     signer = _speedups.Signer(opts.secrets)
     lines = _SetCookieLines(opts.name, signer.sign)
-    aget, aset, atouch, adestroy = _async_calls(store)
+    aget, aset, areplace, atouch, adestroy = _async_calls(store)
     return _speedups.EngineCore(
         sids=_speedups.SidReader(opts.name, _speedups.lookup, signer.unsign),
         session_key="session" if asgi else "fastsession.session",
@@ -82,6 +87,7 @@ def make_engine(
         inline=not asgi or (not is_async_store(store) and not getattr(store, "blocking", True)),
         aget=aget,
         aset=aset,
+        areplace=areplace,
         atouch=atouch,
         adestroy=adestroy,
     )
@@ -215,7 +221,7 @@ class _SetCookieLines:
 
 
 def _async_calls(store: Any) -> tuple[Callable[..., Any], ...]:
-    """The store's get, set, touch and destroy as coroutine functions: awaited
+    """The store's get, set, replace, touch and destroy as coroutine functions: awaited
     (an async store), run inline (a sync store that never waits on I/O), or run
     in a worker thread so the event loop never blocks."""
 
@@ -241,4 +247,4 @@ def _async_calls(store: Any) -> tuple[Callable[..., Any], ...]:
 
         return inline
 
-    return bind("get"), bind("set"), bind("touch"), bind("destroy")
+    return bind("get"), bind("set"), bind("replace"), bind("touch"), bind("destroy")

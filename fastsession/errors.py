@@ -14,7 +14,7 @@ class CorruptSessionError(SessionError):
 
 
 class SessionNotFoundError(SessionError):
-    """`reload()` of a session that is no longer in the store."""
+    """`reload()` or `save()` of a session that is no longer in the store."""
 
 
 class SerializationError(SessionError, TypeError):

@@ -33,11 +33,19 @@ class _SessionBase(SessionCore):
             raise SessionError("this session is not bound to a request")
         return request
 
-    def _saving(self) -> Any:
-        """The request, told that this data is what the store now holds."""
+    def _saving(self) -> tuple[Any, Any]:
+        """The request, told that this data is what the store now holds, and
+        what it held before (put back by `_gone`)."""
         request = self._request()
+        previous = request.saved_data
         request.saved_data = self.encoded = self.encode()
-        return request
+        return request, previous
+
+    def _gone(self, request: Any, previous: Any) -> None:
+        # The store no longer holds a session this request loaded: nothing was
+        # written, and the end of the request will find it gone too (no cookie).
+        request.saved_data = previous
+        raise SessionNotFoundError(f"failed to save session {self.id!r}: not in the store")
 
     def _reloaded(self, record: Any) -> None:
         if record is None:
@@ -50,6 +58,7 @@ class _SessionBase(SessionCore):
         # The new session is made even when destroying the old one failed, as
         # in express; the error still reaches the caller.
         sid = request.new_id()
+        request.loaded_id = None  # a session of this request's making: written with set
         self.bind(sid, request.engine.new_cookie(request), {}, request)
         request.conn[request.engine.id_key] = sid
         request.conn[request.engine.session_key] = self
@@ -70,14 +79,25 @@ class Session(_SessionBase):
     __slots__ = ()
 
     def save(self) -> Session:
-        """Write the session to the store now."""
-        request = self._saving()
+        """Write the session to the store now.
+
+        A session loaded from the store in this request is written only while
+        it is still stored (the store's ``replace``): when it is gone (destroyed
+        meanwhile, as by a logout in another tab, or expired) nothing is written
+        and `SessionNotFoundError` is raised, as express's ``reload`` reports
+        "failed to load session"; the response then sets no cookie for it.
+        """
+        request, previous = self._saving()
+        store = request.engine.store
+        loaded = request.is_loaded(self)
         try:
-            request.engine.store.set(self.id, self)
+            kept = store.replace(self.id, self) if loaded else store.set(self.id, self)
         except Exception as exc:
-            raise store_error("set", exc) from exc
+            raise store_error("replace" if loaded else "set", exc) from exc
         finally:
             self.encoded = None
+        if kept is False:
+            self._gone(request, previous)
         return self
 
     def reload(self) -> Session:
@@ -121,14 +141,22 @@ class AsyncSession(_SessionBase):
     __slots__ = ()
 
     async def save(self) -> AsyncSession:
-        """Write the session to the store now."""
-        request = self._saving()
+        """Write the session to the store now; `SessionNotFoundError` when a
+        session loaded in this request is gone from the store (see `Session.save`)."""
+        request, previous = self._saving()
+        engine = request.engine
+        loaded = request.is_loaded(self)
         try:
-            await request.engine.aset(self.id, self)
+            if loaded:
+                kept = await engine.areplace(self.id, self)
+            else:
+                kept = await engine.aset(self.id, self)
         except Exception as exc:
-            raise store_error("set", exc) from exc
+            raise store_error("replace" if loaded else "set", exc) from exc
         finally:
             self.encoded = None
+        if kept is False:
+            self._gone(request, previous)
         return self
 
     async def reload(self) -> AsyncSession:

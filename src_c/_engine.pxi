@@ -15,7 +15,7 @@ cdef bint _same_members(dict a, dict b) except -1:
     return True
 
 cdef class EngineCore:
-    """EngineCore(*, sids, session_key, id_key, session_cls, cookie_cls, genid, new_cookie, set_cookie_line, secure_of, resave, rolling, save_uninitialized, unset_destroy, store, has_touch, inline, aget, aset, atouch, adestroy)
+    """EngineCore(*, sids, session_key, id_key, session_cls, cookie_cls, genid, new_cookie, set_cookie_line, secure_of, resave, rolling, save_uninitialized, unset_destroy, store, has_touch, inline, aget, aset, areplace, atouch, adestroy)
 
     One middleware's constants, as the request kernel reads them."""
 
@@ -38,6 +38,7 @@ cdef class EngineCore:
     cdef readonly bint inline
     cdef readonly object aget
     cdef readonly object aset
+    cdef readonly object areplace
     cdef readonly object atouch
     cdef readonly object adestroy
     cdef public tuple last_shape
@@ -45,7 +46,7 @@ cdef class EngineCore:
     def __init__(self, *, sids, session_key, id_key, session_cls, cookie_cls, genid,
                  new_cookie, set_cookie_line, secure_of, resave, rolling,
                  save_uninitialized, unset_destroy, store, has_touch, inline,
-                 aget, aset, atouch, adestroy):
+                 aget, aset, areplace, atouch, adestroy):
         if sids is None or session_key is None or id_key is None:
             raise TypeError("sids, session_key and id_key are required")
         if not issubclass(session_cls, SessionCore):
@@ -70,6 +71,7 @@ cdef class EngineCore:
         self.inline = inline
         self.aget = aget
         self.aset = aset
+        self.areplace = areplace
         self.atouch = atouch
         self.adestroy = adestroy
         self.last_shape = None

@@ -57,6 +57,16 @@ cdef class MemoryCore:
         value = session.to_json()
         self._lru_set(sid, value, self.deadline(session))
 
+    def replace(self, sid, session):
+        value = session.to_json()
+        deadline = self.deadline(session)
+        while True:
+            stored = self._lru_peek(sid)
+            if stored is None:
+                return False
+            if self._lru_swap(sid, stored, value, deadline):
+                return True
+
     def touch(self, sid, session):
         cdef Py_ssize_t fresh_end = -2  # not known: cookie_end finds it
         cookie = _cookie_of(session)

@@ -51,6 +51,7 @@ cdef class RequestCore:
     cdef public object secure
     cdef public object cookie_id
     cdef public object original_id
+    cdef public object loaded_id
     cdef public bytes original_data
     cdef public bytes saved_data
     cdef public bint touched
@@ -69,6 +70,7 @@ cdef class RequestCore:
         self.secure = None
         self.cookie_id = None
         self.original_id = None
+        self.loaded_id = None
         self.original_data = None
         self.saved_data = None
         self.touched = False
@@ -120,6 +122,7 @@ cdef class RequestCore:
         cdef CookieCore cookie = _cookie_from_fields(self.engine.cookie_cls, fields)
         cookie.shape = self.engine.shape_for(fields)
         session = self.attach(sid, cookie, record)
+        self.loaded_id = sid
         data = session.encode()
         self.original_data = data
         if not self.engine.resave:
@@ -200,7 +203,7 @@ cdef class RequestCore:
         self.committed_data = data
         return s
 
-    cpdef object header(self, SessionCore session):
+    cpdef bint cookie_due(self, SessionCore session) except -1:
         sid = _conn_item(self.conn, self.engine.id_key)
         cookie = session.cookie
         cdef bint set_cookie = self.should_set_cookie(session, sid, self.committed_data)
@@ -210,10 +213,15 @@ cdef class RequestCore:
         if not self.touched:
             session.touch()
             self.touched = True
-        if not set_cookie:
-            return None
+        return set_cookie
+
+    cpdef object header(self, SessionCore session):
+        sid = _conn_item(self.conn, self.engine.id_key)
         _debug("set-cookie for session %s", sid)
         return self.engine.set_cookie_line(sid, session.cookie)
+
+    cpdef bint is_loaded(self, SessionCore session) except -1:
+        return self.loaded_id is not None and self.loaded_id == session._id
 
     cpdef object commit(self, bint final):
         store = self.engine.store
@@ -228,29 +236,39 @@ cdef class RequestCore:
                 except Exception as exc:
                     raise store_failed("destroy", exc) from exc
             return None
-        line = None if final else self.header(session)
+        cdef bint due = not final and self.cookie_due(session)
         sid = _conn_item(self.conn, self.engine.id_key)
         cdef bytes data = self.committed_data
+        cdef bint loaded
+        kept = True  # False: the store says the session is gone
         if self.should_save(session, sid, data):
             _debug("saving session %s", session._id)
-            self.saved_data = data
             session.encoded = data
+            loaded = self.is_loaded(session)
             try:
-                store.set(session._id, session)
+                if loaded:
+                    kept = store.replace(session._id, session)
+                else:
+                    store.set(session._id, session)
             except Exception as exc:
-                raise store_failed("set", exc) from exc
+                raise store_failed("replace" if loaded else "set", exc) from exc
             finally:
                 session.encoded = None
+            if kept is not False:
+                self.saved_data = data
         elif not final and self.should_touch(sid):
             _debug("touching session %s", sid)
             session.encoded = data
             try:
-                store.touch(sid, session)
+                kept = store.touch(sid, session)
             except Exception as exc:
                 raise store_failed("touch", exc) from exc
             finally:
                 session.encoded = None
-        return line
+        if kept is False:
+            gone(sid)
+            return None
+        return self.header(session) if due else None
 
     async def acommit(self, bint final):
         cdef EngineCore engine = self.engine
@@ -265,29 +283,39 @@ cdef class RequestCore:
                 except Exception as exc:
                     raise store_failed("destroy", exc) from exc
             return None
-        line = None if final else self.header(session)
+        cdef bint due = not final and self.cookie_due(session)
         sid = _conn_item(self.conn, engine.id_key)
         cdef bytes data = self.committed_data
+        cdef bint loaded
+        kept = True
         if self.should_save(session, sid, data):
             _debug("saving session %s", session._id)
-            self.saved_data = data
             session.encoded = data
+            loaded = self.is_loaded(session)
             try:
-                await engine.aset(session._id, session)
+                if loaded:
+                    kept = await engine.areplace(session._id, session)
+                else:
+                    await engine.aset(session._id, session)
             except Exception as exc:
-                raise store_failed("set", exc) from exc
+                raise store_failed("replace" if loaded else "set", exc) from exc
             finally:
                 session.encoded = None
+            if kept is not False:
+                self.saved_data = data
         elif not final and self.should_touch(sid):
             _debug("touching session %s", sid)
             session.encoded = data
             try:
-                await engine.atouch(sid, session)
+                kept = await engine.atouch(sid, session)
             except Exception as exc:
                 raise store_failed("touch", exc) from exc
             finally:
                 session.encoded = None
-        return line
+        if kept is False:
+            gone(sid)
+            return None
+        return self.header(session) if due else None
 
     # -- the wrappers the app is given ------------------------------------------------
 
@@ -348,6 +376,14 @@ cpdef release(object conn, str key):
     session = _conn_get(conn, key) if conn is not None else None
     if isinstance(session, SessionCore):
         (<SessionCore>session).state = None
+
+
+cdef void gone(object sid) except *:
+    _logger.warning(
+        "session %s is no longer in the store (destroyed or expired meanwhile): "
+        "its changes are dropped and no cookie is set",
+        sid,
+    )
 
 
 cdef object load_failed(object exc):

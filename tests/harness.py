@@ -34,9 +34,13 @@ class RecordingStore(MemoryStore):
         self.ops.append(("set", sid))
         super().set(sid, session)
 
-    def touch(self, sid: str, session: Any) -> None:
+    def replace(self, sid: str, session: Any) -> bool:
+        self.ops.append(("replace", sid))
+        return super().replace(sid, session)
+
+    def touch(self, sid: str, session: Any) -> bool:
         self.ops.append(("touch", sid))
-        super().touch(sid, session)
+        return super().touch(sid, session)
 
     def destroy(self, sid: str) -> None:
         self.ops.append(("destroy", sid))

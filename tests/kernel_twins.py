@@ -113,6 +113,7 @@ def engine_of(impl: Impl, *, store: Any = None, **flags: bool) -> Any:
         inline=True,
         aget=None,
         aset=None,
+        areplace=None,
         atouch=None,
         adestroy=None,
     )
@@ -150,6 +151,7 @@ def session_state(state: Any) -> Any:
         state.conn.get("session_id"),
         state.cookie_id,
         state.original_id,
+        state.loaded_id,
         state.original_data,
         state.saved_data,
         state.touched,

@@ -110,7 +110,7 @@ def test_flows_through_memory_store_s_own_methods(
 def test_memory_store_s_data_path_is_the_kernel_s(on: Stack, kind: str) -> None:
     store_cls = on.memory.MemoryStore
     assert issubclass(store_cls, on.kernel.MemoryCore)
-    for name in ("get", "set", "touch"):
+    for name in ("get", "set", "replace", "touch"):
         assert getattr(store_cls, name) is getattr(on.kernel.MemoryCore, name), name
     # A subclass's own methods are what the middleware calls.
     recording = on.harness.RecordingStore()
@@ -122,7 +122,7 @@ def test_memory_store_s_data_path_is_the_kernel_s(on: Stack, kind: str) -> None:
     assert cookie is not None
     client.request(headers={"Cookie": cookie})
     ((sid, _),) = recording.raw_items()
-    assert recording.ops == [("set", sid), ("get", sid), ("set", sid)]
+    assert recording.ops == [("set", sid), ("get", sid), ("replace", sid)]
 
 
 @pytest.mark.parametrize("kind", ["asgi", "wsgi"])

@@ -137,6 +137,7 @@ STEPS = st.lists(
         st.tuples(st.just("max_age"), st.one_of(st.none(), st.integers(-5, 10**6))),
         st.tuples(st.just("attr"), st.sampled_from(["secure", "path", "sameSite"])),
         st.tuples(st.just("replace"), st.sampled_from(["other-id", "sid"])),
+        st.tuples(st.just("gone"), st.none()),  # another request destroyed it
         st.tuples(st.just("unset"), st.sampled_from([None, "not-a-session"])),
         st.tuples(st.just("reserved"), st.none()),
         st.tuples(st.just("unstorable"), st.none()),
@@ -153,6 +154,9 @@ def _apply(impl: Impl, state: Any, step: Step, clock: FakeClock) -> Any:
     clock.advance(1.5)
     if kind == "commit":
         return (outcome(state.commit, arg), state.engine.store.lru.items())
+    if kind == "gone":
+        state.engine.store.destroy(conn.get("session_id") or "sid")
+        return state.engine.store.lru.items()
     if not isinstance(session, impl.SessionCore):
         return None
     if kind == "set":
@@ -442,5 +446,5 @@ def test_session_and_cookie_classes_with_a_metaclass_are_accepted(impl: Impl) ->
 _ENGINE_ARGS = (
     "sids", "session_key", "id_key", "genid", "new_cookie", "set_cookie_line", "secure_of",
     "resave", "rolling", "save_uninitialized", "unset_destroy", "store", "has_touch",
-    "inline", "aget", "aset", "atouch", "adestroy",
+    "inline", "aget", "aset", "areplace", "atouch", "adestroy",
 )  # fmt: skip

@@ -39,6 +39,8 @@ def kernel(lru_impl: Impl, monkeypatch: pytest.MonkeyPatch) -> Impl:
 
 
 class TestContractWithInjectedClock(StoreContract):
+    TOUCH_TELLS_GONE = True
+
     @pytest.fixture
     def store(self, clock: FakeClock) -> Iterator[MemoryStore]:
         self.clock = clock
@@ -53,6 +55,7 @@ class TestContractWithInjectedClock(StoreContract):
 
 class TestContractWithLibraryClock(StoreContract):
     """clock=None follows fastsession._clock.now, even when frozen after construction."""
+    TOUCH_TELLS_GONE = True
 
     @pytest.fixture
     def store(self, clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> Iterator[MemoryStore]:
@@ -470,8 +473,11 @@ class _AsyncFace(AsyncStore):
     async def set(self, sid: str, session: StorableSession) -> None:
         self.inner.set(sid, session)
 
-    async def touch(self, sid: str, session: StorableSession) -> None:
-        self.inner.touch(sid, session)
+    async def replace(self, sid: str, session: StorableSession) -> bool:
+        return self.inner.replace(sid, session)
+
+    async def touch(self, sid: str, session: StorableSession) -> bool:
+        return self.inner.touch(sid, session)
 
     async def destroy(self, sid: str) -> None:
         self.inner.destroy(sid)
@@ -496,6 +502,8 @@ class _AsyncFace(AsyncStore):
 
 
 class TestAsyncContract(AsyncStoreContract):
+    TOUCH_TELLS_GONE = True
+
     clock: FakeClock
 
     async def make_store(self) -> AsyncStore:

@@ -159,7 +159,7 @@ ROWS = [
         {"resave": True, "cookie": {"max_age": 60}},
         "views",
         "noop",
-        ["get", "set"],
+        ["get", "replace"],
         False,
     ),
     (
@@ -175,16 +175,16 @@ ROWS = [
         {"cookie": {"max_age": 60}},
         "views",
         "views",
-        ["get", "set"],
+        ["get", "replace"],
         True,
     ),
-    ("loaded modified, browser-session", {}, "views", "views", ["get", "set"], False),
+    ("loaded modified, browser-session", {}, "views", "views", ["get", "replace"], False),
     (
         "loaded modified, browser-session, rolling",
         {"rolling": True},
         "views",
         "views",
-        ["get", "set"],
+        ["get", "replace"],
         True,
     ),
     (
@@ -200,7 +200,7 @@ ROWS = [
         {"cookie": {"max_age": 60}},
         "views",
         "save",
-        ["get", "set", "touch"],
+        ["get", "replace", "touch"],
         True,
     ),
     ("new, manual save, not save_uninitialized", {}, "save", None, ["set"], True),
@@ -459,6 +459,58 @@ def _run(client: Client, kind: str, fn: Any, headers: dict[str, str] | None = No
         client.handler = None
 
 
+def test_save_of_a_session_gone_from_the_store_raises_and_sets_no_cookie(
+    kind: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    client, store, jar = _good_cookie(kind)
+    sid = _sid_of(jar)
+    seen: dict[str, Any] = {}
+
+    async def asave(session: Any) -> None:
+        try:
+            await session.save()
+        except SessionNotFoundError as exc:
+            seen["error"] = exc
+
+    def save(session: Any) -> None:
+        session["late"] = True
+        store.destroy(sid)  # another request logged out meanwhile
+        if kind == "asgi":
+            return asave(session)  # type: ignore[return-value]
+        try:
+            session.save()
+        except SessionNotFoundError as exc:
+            seen["error"] = exc
+        return None
+
+    store.ops.clear()
+    with caplog.at_level(logging.WARNING, logger="fastsession"):
+        resp = _run(client, kind, save, {"Cookie": jar})
+    assert sid in str(seen["error"])
+    assert resp.status == 200 and resp.set_cookie == []
+    assert store.get(sid) is None
+    # The explicit save and the end of the request both found it gone: nothing written.
+    assert [op for op, _ in store.ops] == ["get", "destroy", "replace", "replace", "get"]
+    assert any(sid in r.getMessage() for r in caplog.records if r.levelno == logging.WARNING)
+
+
+def test_a_store_without_replace_is_refused(kind: str) -> None:
+    class NoReplace:
+        blocking = False
+
+        def get(self, sid: str) -> Any:
+            return None
+
+        def set(self, sid: str, session: Any) -> None:
+            pass
+
+        def destroy(self, sid: str) -> None:
+            pass
+
+    with pytest.raises(TypeError, match="replace"):
+        make(kind, store=NoReplace())
+
+
 def test_regenerate_keeps_the_object_and_destroys_the_old_id(kind: str) -> None:
     client, store, jar = _good_cookie(kind)
     seen: dict[str, Any] = {}
@@ -566,14 +618,14 @@ def test_nested_changes_count_as_modifications(kind: str, frozen: Any) -> None:
         session["user"]["cart"].append(2)
 
     resp = _run(client, kind, nested, {"Cookie": jar})
-    assert [op for op, _ in store.ops] == ["get", "set"] and resp.set_cookie
+    assert [op for op, _ in store.ops] == ["get", "replace"] and resp.set_cookie
     store.ops.clear()
 
     def nested_cookie_key(session: Any) -> None:
         session["user"]["cookie"] = "counted"  # only the top-level "cookie" is not data
 
     _run(client, kind, nested_cookie_key, {"Cookie": jar})
-    assert [op for op, _ in store.ops] == ["get", "set"]
+    assert [op for op, _ in store.ops] == ["get", "replace"]
     assert store.get(_sid_of(jar))["user"]["cookie"] == "counted"
 
 
@@ -599,13 +651,18 @@ class FailingStore(MemoryStore):
             raise ConnectionError("store down")
         super().set(sid, session)
 
-    def touch(self, sid: str, session: Any) -> None:
+    def replace(self, sid: str, session: Any) -> bool:
+        if "replace" in self.fail:
+            raise ConnectionError("store down")
+        return super().replace(sid, session)
+
+    def touch(self, sid: str, session: Any) -> bool:
         if "touch" in self.fail:
             raise ConnectionError("store down")
-        super().touch(sid, session)
+        return super().touch(sid, session)
 
 
-@pytest.mark.parametrize("op", ["get", "set", "touch"])
+@pytest.mark.parametrize("op", ["get", "replace", "touch"])
 def test_store_faults_are_errors_not_logouts(
     kind: str, op: str, caplog: pytest.LogCaptureFixture
 ) -> None:

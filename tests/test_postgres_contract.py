@@ -26,6 +26,8 @@ __all__ = ["postgres_db", "postgres_server"]  # the helper's fixtures, used here
 
 
 class PostgresContract(StoreContract):
+    TOUCH_TELLS_GONE = True
+
     server: PostgresServer
 
     @pytest.fixture(autouse=True)

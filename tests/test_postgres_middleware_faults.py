@@ -218,7 +218,7 @@ def test_postgres_crashed_mid_request_loses_nothing_committed(
     sid = site.ok("POST", "/views")["sid"]
     site.hooks["crash"] = fault_postgres.kill
     response = site.request("POST", "/views?fault=crash")
-    assert_failed_cleanly(response, caplog, "PostgreSQL INSERT failed")
+    assert_failed_cleanly(response, caplog, "PostgreSQL UPDATE failed")  # replace
     fault_postgres.start()  # crash recovery replays the WAL
     # The same app, the same cookie: the session as it was before the failed write.
     assert site.recovered("GET", "/whoami") == {"sid": sid, "views": 1}

@@ -87,6 +87,8 @@ class RedisFaults:
 
 
 class TestRedisStoreContract(RedisFaults, StoreContract):
+    TOUCH_TELLS_GONE = True
+
     @pytest.fixture
     def store(self, redis_db: RedisServer) -> Iterator[RedisStore]:
         self.servers = [redis_db]
@@ -108,6 +110,8 @@ class TestRedisStoreContractDecodedResponses(TestRedisStoreContract):
 
 
 class TestAsyncRedisStoreContract(RedisFaults, AsyncStoreContract):
+    TOUCH_TELLS_GONE = True
+
     @pytest.fixture(autouse=True)
     def server(self, redis_db: RedisServer) -> RedisServer:
         self.servers = [redis_db]
@@ -124,6 +128,8 @@ class TestAsyncRedisStoreContract(RedisFaults, AsyncStoreContract):
 
 
 class TestRedisClusterStoreContract(RedisFaults, StoreContract):
+    TOUCH_TELLS_GONE = True
+
     @pytest.fixture
     def store(self, redis_cluster: RedisClusterServers) -> Iterator[RedisStore]:
         self.servers = redis_cluster.nodes
@@ -138,6 +144,8 @@ class TestRedisClusterStoreContract(RedisFaults, StoreContract):
 
 
 class TestAsyncRedisClusterStoreContract(RedisFaults, AsyncStoreContract):
+    TOUCH_TELLS_GONE = True
+
     @pytest.fixture(autouse=True)
     def server(self, redis_cluster: RedisClusterServers) -> RedisClusterServers:
         self.servers = redis_cluster.nodes

@@ -47,6 +47,8 @@ def table_renamed(store: SQLiteStore) -> Iterator[FaultCause]:
 
 
 class TestSQLiteStoreContract(StoreContract):
+    TOUCH_TELLS_GONE = True
+
     @pytest.fixture
     def store(self, clock: FakeClock, tmp_path: Path) -> Iterator[SQLiteStore]:
         self.clock = clock
@@ -79,6 +81,8 @@ class TestSQLiteStoreContractLibraryClock(TestSQLiteStoreContract):
 
 
 class TestSQLiteStoreContractInMemory(StoreContract):
+    TOUCH_TELLS_GONE = True
+
     @pytest.fixture
     def store(self, clock: FakeClock) -> Iterator[SQLiteStore]:
         self.clock = clock

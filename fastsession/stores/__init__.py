@@ -2,8 +2,12 @@
 
 Required: ``get``, ``set``, ``destroy``. Recommended: ``touch`` (the
 middleware calls it for an unmodified loaded session when ``resave`` is off;
-a store without it is simply not touched, as in express-session). Optional:
-``all``, ``clear``, ``length``.
+a store without it is simply not touched, as in express-session) and
+``replace`` (the middleware writes a session it loaded with it, so that a
+session destroyed meanwhile by another request is not brought back; the base
+classes' default is not atomic). Optional: ``all``, ``clear``, ``length``.
+
+``touch`` may return False to say the session is gone (None or True: touched).
 
 Optional, for the middleware's ``user_key``: ``index_users(key)`` (keep an
 index from the data key ``key``'s value to session ids), then
@@ -38,6 +42,18 @@ class Store:
         """Store ``session.to_json()`` under ``sid``; it expires with ``session.cookie.expires``."""
         raise NotImplementedError
 
+    def replace(self, sid: str, session: StorableSession) -> bool:
+        """`set`, but only if ``sid`` is stored (and not expired): True when
+        written, False when the session is gone (nothing written).
+
+        This default is ``get`` then ``set``, not atomic: a destroy between the
+        two is undone. A store that can should do it in one step.
+        """
+        if self.get(sid) is None:
+            return False
+        self.set(sid, session)
+        return True
+
     def destroy(self, sid: str) -> None:
         """Delete ``sid``; an absent session is not an error."""
         raise NotImplementedError
@@ -65,6 +81,17 @@ class AsyncStore:
     async def set(self, sid: str, session: StorableSession) -> None:
         """Store ``session.to_json()`` under ``sid``; it expires with ``session.cookie.expires``."""
         raise NotImplementedError
+
+    async def replace(self, sid: str, session: StorableSession) -> bool:
+        """`set`, but only if ``sid`` is stored (and not expired): True when
+        written, False when the session is gone (nothing written).
+
+        This default is ``get`` then ``set``, not atomic (see `Store.replace`).
+        """
+        if await self.get(sid) is None:
+            return False
+        await self.set(sid, session)
+        return True
 
     async def destroy(self, sid: str) -> None:
         """Delete ``sid``; an absent session is not an error."""

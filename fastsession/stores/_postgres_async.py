@@ -199,6 +199,15 @@ class AsyncPostgresStore(PostgresStoreBase, AsyncStore):
 
         await self._run(operation, work)
 
+    async def _updated(self, sql: str, params: tuple[Any, ...]) -> bool:
+        """Run an UPDATE: whether it changed a row."""
+
+        async def work(conn: AsyncConn) -> bool:
+            cursor = await _query(conn, sql, params)
+            return cursor.rowcount > 0
+
+        return await self._run("UPDATE", work)
+
     # -- the store protocol ------------------------------------------------
 
     async def get(self, sid: str) -> Record | None:
@@ -209,11 +218,17 @@ class AsyncPostgresStore(PostgresStoreBase, AsyncStore):
         params = (json_text(session), expire_for(session, self.options.ttl), sid)
         await self._execute("INSERT", self.options.sql_set, params)
 
-    async def touch(self, sid: str, session: StorableSession) -> None:
+    async def replace(self, sid: str, session: StorableSession) -> bool:
+        """`set` only if the row is stored and not expired: False (nothing written) if gone."""
+        params = (json_text(session), expire_for(session, self.options.ttl), sid, now_seconds())
+        return await self._updated(self.options.sql_replace, params)
+
+    async def touch(self, sid: str, session: StorableSession) -> bool | None:
+        """Move the expiry; False when the session is gone, None when touch is disabled."""
         if self.options.disable_touch:
-            return
+            return None
         params = (expire_for(session, self.options.ttl), sid, now_seconds())
-        await self._execute("UPDATE", self.options.sql_touch, params)
+        return await self._updated(self.options.sql_touch, params)
 
     async def destroy(self, sid: str) -> None:
         await self._execute("DELETE", self.options.sql_destroy, (sid,))

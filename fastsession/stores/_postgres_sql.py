@@ -119,6 +119,11 @@ class PostgresOptions:
             f"UPDATE {t} SET expire = to_timestamp(%s) "
             "WHERE sid = %s AND expire >= to_timestamp(%s)"
         )
+        # replace: the upsert's update, only while the row is stored and not expired.
+        self.sql_replace = (
+            f"UPDATE {t} SET sess = %s::json, expire = to_timestamp(%s) "
+            "WHERE sid = %s AND expire >= to_timestamp(%s)"
+        )
         self.sql_destroy = f"DELETE FROM {t} WHERE sid = %s"
         self.sql_all = f"SELECT sid, sess::text FROM {t} WHERE expire >= to_timestamp(%s)"
         self.sql_length = f"SELECT count(*) FROM {t} WHERE expire >= to_timestamp(%s)"

@@ -61,9 +61,10 @@ class MemoryStore(MemoryCore, UserKey, Store):
     raise reaches the caller of the store method that dropped the session.
 
     Safe to share between threads: each read and write is one atomic operation
-    of the LRU, and ``touch`` (read, replace the cookie, write back) a
-    compare-and-swap retried until it lands, so it can neither resurrect a
-    session destroyed meanwhile nor undo a concurrent ``set``.
+    of the LRU; ``touch`` (read, replace the cookie, write back) and ``replace``
+    (written only if still stored) are a compare-and-swap retried until it
+    lands, so neither can resurrect a session destroyed meanwhile, and a touch
+    never undoes a concurrent ``set``.
     """
 
     blocking: ClassVar[bool] = False
@@ -93,7 +94,7 @@ class MemoryStore(MemoryCore, UserKey, Store):
         self._on_evict = _reporting("on_evict", on_evict)
         self._lru = LRUCache(max_entries, clock, on_expire=self._on_expire, on_evict=self._on_evict)
         self._write = threading.RLock()
-        # get, set and touch are MemoryCore's (the request kernel's, compiled
+        # get, set, replace and touch are MemoryCore's (the request kernel's, compiled
         # with it): the middlewares call them with nothing in between.
         MemoryCore.__init__(self, self._lru, self._write, self._ttl, clock)
         # The user index (user -> sids, sid -> user), kept under `_write`.
@@ -120,14 +121,14 @@ class MemoryStore(MemoryCore, UserKey, Store):
         )
 
     def _after_fork(self) -> None:
-        """In a forked child: get, set and touch warn (once) before they act.
+        """In a forked child: get, set, replace and touch warn (once) before they act.
 
         MemoryCore's methods stay as they are until then; the instance's own
         attributes take their place, so a process that never forks pays nothing.
         """
         self.forked = True
-        for name in ("get", "set", "touch"):
-            method = getattr(self, name)  # the indexing set, when there is one
+        for name in ("get", "set", "replace", "touch"):
+            method = getattr(self, name)  # the indexing set/replace, when there are
 
             def warned(*args: Any, _method: Any = method) -> Any:
                 self.warn_if_forked()
@@ -190,12 +191,20 @@ class MemoryStore(MemoryCore, UserKey, Store):
             )
             MemoryCore.__init__(self, self._lru, self._write, self._ttl, self.clock)
         self.set = self._indexed_set  # type: ignore[method-assign]
+        self.replace = self._indexed_replace  # type: ignore[method-assign]
 
     def _indexed_set(self, sid: str, session: Any) -> None:
         # The class's set (MemoryCore's, or a subclass's that calls it), then the index.
         with self._write:
             type(self).set(self, sid, session)
             self._index(sid, session)
+
+    def _indexed_replace(self, sid: str, session: Any) -> bool:
+        with self._write:
+            if not type(self).replace(self, sid, session):
+                return False  # gone: nothing written, nothing to index
+            self._index(sid, session)
+            return True
 
     def _index(self, sid: str, session: Any) -> None:
         """The index upkeep of a write of ``session`` under ``sid`` (``_write`` held):

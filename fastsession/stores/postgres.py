@@ -218,12 +218,19 @@ class PostgresStore(PostgresStoreBase, Store):
         sql = self.options.sql_set
         self._run("INSERT", lambda conn: _query(conn, sql, params))
 
-    def touch(self, sid: str, session: StorableSession) -> None:
+    def replace(self, sid: str, session: StorableSession) -> bool:
+        """`set` only if the row is stored and not expired: False (nothing written) if gone."""
+        params = (json_text(session), expire_for(session, self.options.ttl), sid, now_seconds())
+        sql = self.options.sql_replace
+        return self._run("UPDATE", lambda conn: _query(conn, sql, params).rowcount > 0)
+
+    def touch(self, sid: str, session: StorableSession) -> bool | None:
+        """Move the expiry; False when the session is gone, None when touch is disabled."""
         if self.options.disable_touch:
-            return
-        expire = expire_for(session, self.options.ttl)
+            return None
+        params = (expire_for(session, self.options.ttl), sid, now_seconds())
         sql = self.options.sql_touch
-        self._run("UPDATE", lambda conn: _query(conn, sql, (expire, sid, now_seconds())))
+        return self._run("UPDATE", lambda conn: _query(conn, sql, params).rowcount > 0)
 
     def destroy(self, sid: str) -> None:
         sql = self.options.sql_destroy

@@ -3,6 +3,8 @@
 Keys are ``prefix + sid``, values express-session's JSON, and key TTLs follow
 the cookie's expiry in whole seconds rounded up, so an Express app using
 connect-redis and a fastsession app share sessions through the same Redis.
+``replace`` is ``SET ... XX`` (written only while the key exists), with the
+same TTL rule as ``set``: a TTL of zero or less deletes the key.
 """
 
 from __future__ import annotations
@@ -130,7 +132,7 @@ class _RedisStoreBase(UserKey):
         return self.user_prefix + user
 
     def _index(self, pipe: Any, sid: str, session: StorableSession, ttl: int) -> None:
-        """The index upkeep of a write (``set``, ``touch``): queued on ``pipe``.
+        """The index upkeep of a write (``set``, ``replace``, ``touch``): queued on ``pipe``.
 
         Only the new user's set is written: an id left in another user's set (the
         user changed, logged out, the session was destroyed or expired) is found
@@ -282,9 +284,30 @@ class RedisStore(_RedisStoreBase, Store):
         except self._errors as exc:
             raise self._fail("DEL" if ttl <= 0 else "SET", exc) from exc
 
-    def touch(self, sid: str, session: StorableSession) -> None:
+    def replace(self, sid: str, session: StorableSession) -> bool:
+        """`set` only if the key exists (``SET ... XX``): False when the session is gone."""
+        ttl = self._ttl_for(session)
+        key = self._key(sid)
+        try:
+            if ttl <= 0:
+                return bool(self.client.delete(key))
+            if self.user_key is not None:
+                # An index entry queued for a session found gone is stale, and
+                # dropped when its user's set is read.
+                pipe = self.client.pipeline(transaction=False)
+                pipe.set(key, self._dump(session), ex=None if self.disable_ttl else ttl, xx=True)
+                self._index(pipe, sid, session, ttl)
+                return bool(pipe.execute()[0])
+            if self.disable_ttl:
+                return bool(self.client.set(key, self._dump(session), xx=True))
+            return bool(self.client.set(key, self._dump(session), ex=ttl, xx=True))
+        except self._errors as exc:
+            raise self._fail("DEL" if ttl <= 0 else "SET", exc) from exc
+
+    def touch(self, sid: str, session: StorableSession) -> bool | None:
+        """``EXPIRE``: False when the session is gone; None when touch is disabled."""
         if self.disable_touch or self.disable_ttl:
-            return
+            return None
         ttl = self._ttl_for(session)
         try:
             if self.user_key is not None and ttl > 0:
@@ -292,9 +315,8 @@ class RedisStore(_RedisStoreBase, Store):
                 pipe = self.client.pipeline(transaction=False)
                 pipe.expire(self._key(sid), ttl)
                 self._index(pipe, sid, session, ttl)
-                pipe.execute()
-            else:
-                self.client.expire(self._key(sid), ttl)
+                return bool(pipe.execute()[0])
+            return bool(self.client.expire(self._key(sid), ttl))
         except self._errors as exc:
             raise self._fail("EXPIRE", exc) from exc
 
@@ -411,18 +433,38 @@ class AsyncRedisStore(_RedisStoreBase, AsyncStore):
         except self._errors as exc:
             raise self._fail("DEL" if ttl <= 0 else "SET", exc) from exc
 
-    async def touch(self, sid: str, session: StorableSession) -> None:
+    async def replace(self, sid: str, session: StorableSession) -> bool:
+        """`set` only if the key exists (``SET ... XX``): False when the session is gone."""
+        ttl = self._ttl_for(session)
+        key = self._key(sid)
+        try:
+            if ttl <= 0:
+                return bool(await self.client.delete(key))
+            if self.user_key is not None:
+                # An index entry queued for a session found gone is stale, and
+                # dropped when its user's set is read.
+                pipe = self.client.pipeline(transaction=False)
+                pipe.set(key, self._dump(session), ex=None if self.disable_ttl else ttl, xx=True)
+                self._index(pipe, sid, session, ttl)
+                return bool((await pipe.execute())[0])
+            if self.disable_ttl:
+                return bool(await self.client.set(key, self._dump(session), xx=True))
+            return bool(await self.client.set(key, self._dump(session), ex=ttl, xx=True))
+        except self._errors as exc:
+            raise self._fail("DEL" if ttl <= 0 else "SET", exc) from exc
+
+    async def touch(self, sid: str, session: StorableSession) -> bool | None:
+        """``EXPIRE``: False when the session is gone; None when touch is disabled."""
         if self.disable_touch or self.disable_ttl:
-            return
+            return None
         ttl = self._ttl_for(session)
         try:
             if self.user_key is not None and ttl > 0:
                 pipe = self.client.pipeline(transaction=False)
                 pipe.expire(self._key(sid), ttl)
                 self._index(pipe, sid, session, ttl)
-                await pipe.execute()
-            else:
-                await self.client.expire(self._key(sid), ttl)
+                return bool((await pipe.execute())[0])
+            return bool(await self.client.expire(self._key(sid), ttl))
         except self._errors as exc:
             raise self._fail("EXPIRE", exc) from exc
 

@@ -111,8 +111,10 @@ class SQLiteStore(UserKey, Store):
         t = f'"{table}"'
         self._sql_get = f"SELECT sess FROM {t} WHERE sid = ? AND expired > ?"
         self._sql_set = f"INSERT OR REPLACE INTO {t} (sid, expired, sess) VALUES (?, ?, ?)"
+        self._sql_replace = f"UPDATE {t} SET expired = ?, sess = ? WHERE sid = ? AND expired > ?"
         self._sql_touch = f"UPDATE {t} SET expired = ? WHERE sid = ? AND expired > ?"
         self._sql_destroy = f"DELETE FROM {t} WHERE sid = ?"
+        self._sql_destroy_live = f"DELETE FROM {t} WHERE sid = ? AND expired > ?"
         self._sql_all = f"SELECT sid, sess FROM {t} WHERE expired > ?"
         self._sql_length = f"SELECT COUNT(*) FROM {t} WHERE expired > ?"
         self._sql_clear = f"DELETE FROM {t}"
@@ -234,14 +236,35 @@ class SQLiteStore(UserKey, Store):
             conn.execute(self._sql_set, (sid, expired, text))
             self._after_write(conn, now_ms)
 
-    def touch(self, sid: str, session: StorableSession) -> None:
+    def replace(self, sid: str, session: StorableSession) -> bool:
+        """`set` only if ``sid`` is stored and not expired: False (nothing written) if gone."""
         now_ms = self._now_ms()
         expired = self._expiry_ms(session, now_ms)
         if expired <= now_ms:
-            self.destroy(sid)
-            return
+            return self._destroy_live("replace", sid, now_ms)
+        text = session.to_json().decode("utf-8")
+        with self._failing("replace"):
+            conn = self._connection()
+            written = conn.execute(self._sql_replace, (expired, text, sid, now_ms)).rowcount > 0
+            if written:
+                self._after_write(conn, now_ms)
+        return written
+
+    def touch(self, sid: str, session: StorableSession) -> bool:
+        """Move the expiry; False when the session is gone."""
+        now_ms = self._now_ms()
+        expired = self._expiry_ms(session, now_ms)
+        if expired <= now_ms:
+            return self._destroy_live("touch", sid, now_ms)
         with self._failing("touch"):
-            self._connection().execute(self._sql_touch, (expired, sid, now_ms))
+            cursor = self._connection().execute(self._sql_touch, (expired, sid, now_ms))
+        return cursor.rowcount > 0
+
+    def _destroy_live(self, what: str, sid: str, now_ms: int) -> bool:
+        # A write of an already expired cookie deletes (as set does); True if it was live.
+        with self._failing(what):
+            cursor = self._connection().execute(self._sql_destroy_live, (sid, now_ms))
+        return cursor.rowcount > 0
 
     def destroy(self, sid: str) -> None:
         with self._failing("destroy"):

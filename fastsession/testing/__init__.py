@@ -53,7 +53,9 @@ The hooks, kept small on purpose:
   with no backend that can fail, like ``MemoryStore``, has nothing to show. Every
   store shipped with fastsession that does I/O implements it.
 
-What the contract covers: get/set/touch/destroy/all/clear/length; the per-user
+What the contract covers: get/set/replace/touch/destroy/all/clear/length
+(``replace`` writes only a session still stored; set ``TOUCH_TELLS_GONE``
+when ``touch`` returns False for a missing session); the per-user
 index (``index_users``, ``sessions_of``, ``destroy_user``; a store without one
 sets ``USER_INDEX = False`` and those tests are left out); expiry from
 the cookie and ``ttl`` for browser-session cookies; express-session's JSON

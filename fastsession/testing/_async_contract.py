@@ -80,7 +80,7 @@ class AsyncStoreContract(StoreContract):
 
     def test_store_class(self, store: Any) -> None:
         assert isinstance(store.store, AsyncStore)
-        for name in ("get", "set", "destroy", "touch", "all", "clear", "length"):
+        for name in ("get", "set", "replace", "destroy", "touch", "all", "clear", "length"):
             assert inspect.iscoroutinefunction(getattr(store.store, name)), name
         if self.USER_INDEX:
             for name in ("sessions_of", "destroy_user"):

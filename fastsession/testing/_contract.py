@@ -47,6 +47,10 @@ class StoreContract(UserIndexCases):
     TTL: ClassVar[float] = 3600.0
     """The ``ttl`` the ``store`` fixture must configure (seconds)."""
 
+    TOUCH_TELLS_GONE: ClassVar[bool] = False
+    """True when the store's ``touch`` returns False for a session it does not
+    hold (and True for one it does), rather than None."""
+
     @pytest.fixture
     def store(self) -> Iterator[Any]:
         raise NotImplementedError("subclasses provide a fresh, empty store")
@@ -256,6 +260,55 @@ class StoreContract(UserIndexCases):
         store.touch("sid-1", self.session("sid-1", {"v": 1}, max_age=60))
         assert store.get("sid-1") is None
 
+    def test_touch_says_whether_the_session_is_there(self, store: Any) -> None:
+        store.set("sid-1", self.session("sid-1", {"v": 1}))
+        there = store.touch("sid-1", self.session("sid-1", {"v": 1}))
+        missing = store.touch("nobody", self.session("nobody", {"v": 1}))
+        store.destroy("sid-1")
+        destroyed = store.touch("sid-1", self.session("sid-1", {"v": 1}))
+        if self.TOUCH_TELLS_GONE:
+            assert (there, missing, destroyed) == (True, False, False)
+        else:
+            assert there in (None, True)
+            assert missing in (None, False) and destroyed in (None, False)
+        assert store.get("sid-1") is None and store.get("nobody") is None
+
+    # -- replace ------------------------------------------------------------
+
+    def test_replace_writes_a_stored_session_as_set_would(self, store: Any) -> None:
+        store.set("sid-1", self.session("sid-1", {"views": 1, "gone": True}, max_age=10))
+        fresh = self.session("sid-1", {"views": 2}, max_age=100)
+        assert store.replace("sid-1", fresh) is True
+        assert to_js_json(store.get("sid-1")) == fresh.to_json()
+        self.advance(store, 20)  # the new cookie's expiry, not the old one
+        assert store.get("sid-1")["views"] == 2
+
+    def test_replace_of_a_missing_session_writes_nothing(self, store: Any) -> None:
+        assert store.replace("nobody", self.session("nobody", {"v": 1})) is False
+        assert store.get("nobody") is None
+        assert store.length() == 0
+
+    def test_replace_after_destroy_writes_nothing(self, store: Any) -> None:
+        store.set("sid-1", self.session("sid-1", {"user": "ann"}))
+        store.destroy("sid-1")
+        assert store.replace("sid-1", self.session("sid-1", {"user": "ann", "n": 2})) is False
+        assert store.get("sid-1") is None
+        assert "sid-1" not in store.all()
+
+    def test_replace_of_an_expired_session_writes_nothing(self, store: Any) -> None:
+        store.set("sid-1", self.session("sid-1", {"v": 1}, max_age=5))
+        self.advance(store, 10)
+        assert store.replace("sid-1", self.session("sid-1", {"v": 2}, max_age=60)) is False
+        assert store.get("sid-1") is None
+
+    def test_set_still_creates_a_session(self, store: Any) -> None:
+        fresh = self.session("sid-1", {"v": 1})
+        assert store.replace("sid-1", fresh) is False
+        store.set("sid-1", fresh)
+        assert to_js_json(store.get("sid-1")) == fresh.to_json()
+        assert store.replace("sid-1", self.session("sid-1", {"v": 2})) is True
+        assert store.get("sid-1")["v"] == 2
+
     # -- all / length / clear -----------------------------------------------
 
     def test_all_length_and_clear(self, store: Any) -> None:
@@ -332,6 +385,7 @@ class StoreContract(UserIndexCases):
         calls: dict[str, Callable[[], Any]] = {
             "get": lambda: store.get("kept"),
             "set": lambda: store.set("kept", self.session("kept", {"v": 2})),
+            "replace": lambda: store.replace("kept", self.session("kept", {"v": 5})),
             "touch": lambda: store.touch("kept", self.session("kept", {"v": 3})),
             "destroy": lambda: store.destroy("kept"),
             "all": store.all,

@@ -21,6 +21,7 @@ INDEX_TESTS = (
     "test_user_index_drops_a_session_whose_user_left",
     "test_user_index_follows_expiry",
     "test_user_index_follows_touch",
+    "test_user_index_follows_replace",
     "test_destroy_user_keeps_the_current_session",
     "test_user_index_values_that_are_no_user",
     "test_user_index_is_set_once",
@@ -75,6 +76,18 @@ class UserIndexCases:
         assert store.sessions_of("ünï 🔑") == {}
         store.set("u", self.user_session("u", "ünï 🔑"))
         assert list(store.sessions_of("ünï 🔑")) == ["u"]
+
+    def test_user_index_follows_replace(self, store: Any) -> None:
+        store = self.indexed(store)
+        store.set("a", self.user_session("a", "alice"))
+        assert store.replace("a", self.user_session("a", "bob")) is True
+        assert list(store.sessions_of("bob")) == ["a"]
+        assert store.sessions_of("alice") == {}
+        store.destroy("a")
+        # Gone: nothing written, and no user finds it.
+        assert store.replace("a", self.user_session("a", "carol")) is False
+        assert store.get("a") is None
+        assert store.sessions_of("carol") == {} and store.sessions_of("bob") == {}
 
     def test_user_index_follows_destroy_and_regenerate(self, store: Any) -> None:
         store = self.indexed(store)
