@@ -61,6 +61,9 @@ class SessionMiddleware:
         rolling: bool = False,
         save_uninitialized: bool = False,
         unset: Unset = "keep",
+        touch_after: float | timedelta | None = None,
+        absolute_timeout: float | timedelta | None = None,
+        cache_headers: bool = True,
         secret_key: StarletteSecretKey | None = None,
         session_cookie: str | None = None,
         max_age: float | timedelta | None | DefaultType = DEFAULT,
@@ -88,6 +91,12 @@ class SessionMiddleware:
         :param save_uninitialized: save a new session nobody wrote to (and send its cookie).
         :param unset: what unsetting the request's session does in the store:
             ``"keep"`` or ``"destroy"`` it.
+        :param touch_after: seconds: an unchanged session's store expiry (and a
+            rolling cookie) is renewed only once the last renewal is this old.
+        :param absolute_timeout: seconds: a session this old since it was created
+            (or regenerated) is destroyed and a new one begins, however active.
+        :param cache_headers: ``Vary: Cookie`` on the responses, and
+            ``Cache-Control: private`` on those with a Set-Cookie and no Cache-Control.
         :param secret_key: Starlette's name for ``secret``; the Starlette keywords
             below then default as in Starlette's SessionMiddleware.
         :param session_cookie: Starlette's name for ``name``.
@@ -111,6 +120,9 @@ class SessionMiddleware:
             rolling=rolling,
             save_uninitialized=save_uninitialized,
             unset=unset,
+            touch_after=touch_after,
+            absolute_timeout=absolute_timeout,
+            cache_headers=cache_headers,
             secret_key=secret_key,
             session_cookie=session_cookie,
             max_age=max_age,
