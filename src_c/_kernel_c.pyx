@@ -10,6 +10,7 @@
 # other modules' private attributes.
 
 import logging
+from collections.abc import Mapping
 
 from libc.string cimport memchr, memcmp, memset
 
