@@ -50,6 +50,8 @@ class _SessionBase(SessionCore):
         # in express; the error still reaches the caller.
         sid = request.new_id()
         self.bind(sid, request.engine.new_cookie(request), {}, request)
+        if request.engine.lifecycle:
+            request.stamp(self, True)  # absolute_timeout restarts at a new id (a login)
         request.conn[request.engine.id_key] = sid
         request.conn[request.engine.session_key] = self
 

@@ -63,6 +63,7 @@ include "_engine.pxi"
 include "_request.pxi"
 
 __all__ = [
+    "CREATED_KEY",
     "EMPTY_DATA",
     "HEADERS_MAX",
     "HEADER_LEN_MAX",
@@ -74,6 +75,7 @@ __all__ = [
     "RequestCore",
     "SessionCore",
     "SidReader",
+    "cache_safe",
     "cookie_end",
     "cookie_from_fields",
     "layout_of",
