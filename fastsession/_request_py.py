@@ -55,7 +55,7 @@ class RequestCore:
         "engine", "conn", "options", "respond", "secure",
         "cookie_id", "original_id", "original_data", "saved_data",
         "touched", "destroyed", "started", "committed_id", "committed_data",
-        "last_touch", "quiet",
+        "last_touch", "quiet", "renew",
     )  # fmt: skip
 
     def __init__(
@@ -81,6 +81,7 @@ class RequestCore:
         self.committed_data: bytes | None = None
         self.last_touch: int | None = None  # with touch_after: the loaded record's
         self.quiet = False  # with touch_after: this request renews nothing
+        self.renew = False  # with touch_after: the renewal is due, made by a save
 
     def is_secure(self) -> bool:
         """Whether the request came over TLS (as the protocol's ``secure_of`` says)."""
@@ -186,6 +187,8 @@ class RequestCore:
         return self.original_id == session.id and _data(self.saved_data, "saved_data") == data
 
     def should_save(self, session: SessionCore, sid: str, data: bytes) -> bool:
+        if self.renew:
+            return True
         if not self.engine.save_uninitialized and self.saved_data is None and self.cookie_id != sid:
             return self.is_modified(session, data)
         return not self.is_saved(session, data)
@@ -258,7 +261,12 @@ class RequestCore:
         original = cookie.original_ms
         if expires is None or original is None or expires - original != last:
             return False  # the app changed the cookie's lifetime: renew it
-        return _now_ms() - last < self.engine.touch_after_ms
+        if _now_ms() - last < self.engine.touch_after_ms:
+            return True
+        # Due: renewed by a save, not a touch, so that the record itself holds
+        # the renewal time (a store's touch may only reset a TTL: Redis, SQL).
+        self.renew = True
+        return False
 
     # -- what a commit does -------------------------------------------------------------
 

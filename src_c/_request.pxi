@@ -74,6 +74,7 @@ cdef class RequestCore:
     cdef public bytes committed_data
     cdef public object last_touch
     cdef public bint quiet
+    cdef public bint renew
 
     def __init__(self, engine, conn, options, respond):
         if engine is None:
@@ -94,6 +95,7 @@ cdef class RequestCore:
         self.committed_data = None
         self.last_touch = None
         self.quiet = False
+        self.renew = False
 
     cpdef bint is_secure(self) except -1:
         if self.secure is None:
@@ -196,6 +198,8 @@ cdef class RequestCore:
         return self.original_id == session._id and self.saved_data == data
 
     cpdef bint should_save(self, SessionCore session, object sid, bytes data) except -1:
+        if self.renew:
+            return True
         if (
             not self.engine.save_uninitialized
             and self.saved_data is None
@@ -261,7 +265,10 @@ cdef class RequestCore:
         original = cookie.original_ms
         if expires is None or original is None or expires - original != last:
             return False
-        return _now_ms() - last < self.engine.touch_after_ms
+        if _now_ms() - last < self.engine.touch_after_ms:
+            return True
+        self.renew = True
+        return False
 
     # -- what a commit does ---------------------------------------------------------
 
