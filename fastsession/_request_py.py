@@ -222,7 +222,7 @@ class RequestCore:
         limit = self.engine.absolute_ms
         if limit < 0 or not isinstance(record, Mapping):
             return False
-        created = record.get(CREATED_KEY)
+        created: Any = record.get(CREATED_KEY)
         return _is_number(created) and _now_ms() - created >= limit
 
     def stamp(self, session: SessionCore, fresh: bool) -> bool:
