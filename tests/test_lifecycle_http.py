@@ -65,7 +65,8 @@ class Site:
         options.setdefault("cookie", {"max_age": MAX_AGE})
         if kind == "asgi":
             self.client: Any = redis.async_client()
-            self.server: Any = UvicornThread(asgi_app(store=AsyncRedisStore(self.client), **options))
+            store: Any = AsyncRedisStore(self.client)
+            self.server: Any = UvicornThread(asgi_app(store=store, **options))
         else:
             self.client = redis.client()
             self.server = WaitressThread(wsgi_app(store=RedisStore(self.client), **options))
