@@ -17,7 +17,12 @@ from ._sid_py import SidReader
 if TYPE_CHECKING:
     from ._request_py import RequestCore
 
-__all__ = ["EngineCore"]
+__all__ = ["CREATED_KEY", "EngineCore"]
+
+CREATED_KEY = "_created"
+"""The data key holding when the session was created (epoch milliseconds), kept
+while ``absolute_timeout`` is set: ordinary session data, so express-session
+(which keeps the data keys it does not know) stores it back as it is."""
 
 _MISSING = object()
 
@@ -47,7 +52,7 @@ class EngineCore:
         "genid", "new_cookie", "set_cookie_line", "secure_of",
         "resave", "rolling", "save_uninitialized", "unset_destroy",
         "store", "has_touch", "inline", "aget", "aset", "areplace", "atouch", "adestroy",
-        "last_shape",
+        "touch_after_ms", "absolute_ms", "cache_headers", "lifecycle", "last_shape",
     )  # fmt: skip
 
     def __init__(
@@ -74,6 +79,9 @@ class EngineCore:
         areplace: Callable[..., Any],
         atouch: Callable[..., Any],
         adestroy: Callable[..., Any],
+        touch_after_ms: int = -1,
+        absolute_ms: int = -1,
+        cache_headers: bool = False,
     ) -> None:
         self.sids = sids
         self.session_key = session_key
@@ -96,6 +104,12 @@ class EngineCore:
         self.areplace = areplace
         self.atouch = atouch
         self.adestroy = adestroy
+        # touch_after and absolute_timeout in ms, -1 when off; ``lifecycle``:
+        # either is on, so the request path tests one flag when both are off.
+        self.touch_after_ms = int(touch_after_ms)
+        self.absolute_ms = int(absolute_ms)
+        self.lifecycle = self.touch_after_ms >= 0 or self.absolute_ms >= 0
+        self.cache_headers = bool(cache_headers)
         # The members of the last stored cookie read, and their shape: a site's
         # cookies share one layout, so most records need no shape_of().
         self.last_shape: tuple[dict[str, Any], CookieShape] | None = None

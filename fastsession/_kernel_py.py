@@ -13,7 +13,7 @@ pure twin              compiled twin           what it owns
 =====================  ======================  =================================
 """
 
-from ._engine_py import EngineCore
+from ._engine_py import CREATED_KEY, EngineCore
 from ._memory_py import (
     MemoryCore,
     cookie_end,
@@ -23,10 +23,11 @@ from ._memory_py import (
     with_cookie,
 )
 from ._model_py import CookieCore, CookieShape, SessionCore, cookie_from_fields, shape_of
-from ._request_py import EMPTY_DATA, RequestCore, new_request, release
+from ._request_py import EMPTY_DATA, RequestCore, cache_safe, new_request, release
 from ._sid_py import HEADER_LEN_MAX, HEADERS_MAX, VERIFIED_MAX, SidReader
 
 __all__ = [
+    "CREATED_KEY",
     "EMPTY_DATA",
     "HEADERS_MAX",
     "HEADER_LEN_MAX",
@@ -38,6 +39,7 @@ __all__ = [
     "RequestCore",
     "SessionCore",
     "SidReader",
+    "cache_safe",
     "cookie_end",
     "cookie_from_fields",
     "layout_of",

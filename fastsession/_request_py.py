@@ -21,6 +21,9 @@ Invariants:
   session another request destroyed meanwhile is never brought back. When
   ``replace`` or ``touch`` says it is gone, its changes are dropped, a warning
   is logged and no Set-Cookie is sent for it.
+* The lifetime options (``touch_after``, ``absolute_timeout``) cost one flag
+  test (``engine.lifecycle``) where they act when both are off; their steps are
+  the methods under "lifetime options" below.
 """
 
 from __future__ import annotations
@@ -29,14 +32,15 @@ import logging
 from collections.abc import Mapping, MutableMapping
 from typing import Any
 
-from ._engine_py import EngineCore
+from ._engine_py import CREATED_KEY, EngineCore
 from ._model_py import (
     SessionCore,
+    _now_ms,
     cookie_from_fields,
 )
 from .errors import SessionError, check_record, store_error
 
-__all__ = ["EMPTY_DATA", "RequestCore", "new_request", "release"]
+__all__ = ["EMPTY_DATA", "RequestCore", "cache_safe", "new_request", "release"]
 
 EMPTY_DATA = b"{}"
 """The data's JSON of a new session."""
@@ -56,6 +60,7 @@ class RequestCore:
         "engine", "conn", "options", "respond", "secure",
         "cookie_id", "original_id", "loaded_id", "original_data", "saved_data",
         "touched", "destroyed", "started", "committed_id", "committed_data",
+        "last_touch", "quiet", "renew",
     )  # fmt: skip
 
     def __init__(
@@ -80,6 +85,9 @@ class RequestCore:
         self.started = False
         self.committed_id: str | None = None
         self.committed_data: bytes | None = None
+        self.last_touch: int | None = None  # with touch_after: the loaded record's
+        self.quiet = False  # with touch_after: this request renews nothing
+        self.renew = False  # with touch_after: the renewal is due, made by a save
 
     def is_secure(self) -> bool:
         """Whether the request came over TLS (as the protocol's ``secure_of`` says)."""
@@ -102,7 +110,16 @@ class RequestCore:
             record = None
         except Exception as exc:
             raise load_failed(exc) from exc
-        return self.generate() if record is None else self.inflate(sid, record)
+        if record is None:
+            return self.generate()
+        if self.engine.lifecycle and self.outlived(record):
+            _debug("session %s outlived absolute_timeout: destroyed", sid)
+            try:
+                self.engine.store.destroy(sid)
+            except Exception as exc:
+                raise store_failed("destroy", exc) from exc
+            return self.generate()
+        return self.inflate(sid, record)
 
     async def abegin(self, sid: str | None) -> SessionCore:
         """`begin` with the store's ``get`` awaited."""
@@ -115,7 +132,16 @@ class RequestCore:
             record = None
         except Exception as exc:
             raise load_failed(exc) from exc
-        return self.generate() if record is None else self.inflate(sid, record)
+        if record is None:
+            return self.generate()
+        if self.engine.lifecycle and self.outlived(record):
+            _debug("session %s outlived absolute_timeout: destroyed", sid)
+            try:
+                await self.engine.adestroy(sid)
+            except Exception as exc:
+                raise store_failed("destroy", exc) from exc
+            return self.generate()
+        return self.inflate(sid, record)
 
     def inflate(self, sid: str, record: Any) -> SessionCore:
         """The session of a stored record (express inflate); takes ``record`` over."""
@@ -128,12 +154,17 @@ class RequestCore:
         self.original_data = data = session.encode()
         if not self.engine.resave:
             self.saved_data = data  # a freshly loaded session counts as saved
+        if self.engine.lifecycle:
+            self.loaded(session)
         return session
 
     def generate(self) -> SessionCore:
         """A brand-new session (express generate): new id, empty data, fresh cookie."""
         session = self.attach(self.new_id(), self.engine.new_cookie(self), {})
         self.original_data = EMPTY_DATA
+        if self.engine.lifecycle and self.stamp(session, True):
+            # The creation time alone does not make the session modified (saved).
+            self.original_data = session.encode()
         return session
 
     def new_id(self) -> str:
@@ -163,13 +194,16 @@ class RequestCore:
         return self.original_id == session.id and _data(self.saved_data, "saved_data") == data
 
     def should_save(self, session: SessionCore, sid: str, data: bytes) -> bool:
+        if self.renew:
+            return True
         if not self.engine.save_uninitialized and self.saved_data is None and self.cookie_id != sid:
             return self.is_modified(session, data)
         return not self.is_saved(session, data)
 
     def should_touch(self, sid: str) -> bool:
-        """After `should_save` said no: a loaded session's expiry is extended."""
-        return self.engine.has_touch and self.cookie_id == sid
+        """After `should_save` said no: a loaded session's expiry is extended
+        (unless `touch_skipped` said it was renewed recently)."""
+        return self.engine.has_touch and self.cookie_id == sid and not self.quiet
 
     def should_set_cookie(self, session: SessionCore, sid: str, data: bytes) -> bool:
         engine = self.engine
@@ -187,6 +221,59 @@ class RequestCore:
         if not engine.unset_destroy or self.destroyed or conn.get(engine.session_key) is not None:
             return None
         return sid or None
+
+    # -- lifetime options (engine.lifecycle) -----------------------------------------
+
+    def outlived(self, record: Any) -> bool:
+        """With absolute_timeout: the stored session was created that long ago."""
+        limit = self.engine.absolute_ms
+        if limit < 0 or not isinstance(record, Mapping):
+            return False
+        created: Any = record.get(CREATED_KEY)
+        return _is_number(created) and _now_ms() - created >= limit
+
+    def stamp(self, session: SessionCore, fresh: bool) -> bool:
+        """With absolute_timeout: record the creation time, now, in a new
+        (``fresh``) session, or in a loaded one that lacks it (made before the
+        option, or by an Express app). True when stamped."""
+        if self.engine.absolute_ms < 0 or (not fresh and _is_number(session.get(CREATED_KEY))):
+            return False
+        session[CREATED_KEY] = _now_ms()
+        return True
+
+    def loaded(self, session: SessionCore) -> None:
+        """A stored session was loaded: note its last renewal (touch_after), and
+        stamp it if it lacks its creation time (absolute_timeout)."""
+        cookie = session.cookie
+        if self.engine.touch_after_ms >= 0:
+            expires = cookie.expires_ms
+            original = cookie.original_ms
+            # express renews as expires = now + originalMaxAge: the renewal was then.
+            if expires is not None and original is not None:
+                self.last_touch = expires - original
+        self.stamp(session, False)
+
+    def touch_skipped(self, session: SessionCore, sid: str) -> bool:
+        """With touch_after, at the response's start: this request changes
+        nothing and the store was renewed less than touch_after ago, so neither
+        the store nor the cookie is renewed."""
+        last = self.last_touch
+        if last is None or self.cookie_id != sid:
+            return False
+        data: bytes = self.committed_data  # type: ignore[assignment]
+        if self.is_modified(session, data) or self.should_save(session, sid, data):
+            return False
+        cookie = session.cookie
+        expires = cookie.expires_ms
+        original = cookie.original_ms
+        if expires is None or original is None or expires - original != last:
+            return False  # the app changed the cookie's lifetime: renew it
+        if _now_ms() - last < self.engine.touch_after_ms:
+            return True
+        # Due: renewed by a save, not a touch, so that the record itself holds
+        # the renewal time (a store's touch may only reset a TTL: Redis, SQL).
+        self.renew = True
+        return False
 
     # -- what a commit does -------------------------------------------------------------
 
@@ -218,7 +305,12 @@ class RequestCore:
             _debug("not secured: no Set-Cookie for %s", sid)
             set_cookie = False
         if not self.touched:
-            session.touch()
+            if self.engine.lifecycle and self.touch_skipped(session, sid):
+                # The cookie keeps the expiry the store and the browser have.
+                self.quiet = True
+                set_cookie = False
+            else:
+                session.touch()
             self.touched = True
         return set_cookie
 
@@ -340,8 +432,8 @@ class RequestCore:
             if not self.engine.inline:
                 return self.send_after_commit(message, False)
             line = self.commit(False)
-            if line is not None:
-                message = with_set_cookie(message, line)
+            if line is not None or self.engine.cache_headers:
+                message = self.start_message(message, line)
         elif self.started and (
             (kind == "http.response.body" and not message.get("more_body", False))
             or kind == "websocket.close"
@@ -353,9 +445,20 @@ class RequestCore:
 
     async def send_after_commit(self, message: MutableMapping[str, Any], final: bool) -> None:
         line = await self.acommit(final)
+        if not final and (line is not None or self.engine.cache_headers):
+            message = self.start_message(message, line)
+        await self.respond(message)
+
+    def start_message(self, message: MutableMapping[str, Any], line: str | None) -> Any:
+        """The response's start message with the Set-Cookie ``line`` (if any)
+        and, with ``cache_headers``, made safe for caches (`cache_safe`)."""
         if line is not None:
             message = with_set_cookie(message, line)
-        await self.respond(message)
+        if self.engine.cache_headers and message["type"] != "websocket.accept":
+            if line is None:
+                message = dict(message)
+            message["headers"] = cache_safe(list(message.get("headers", ())), _ASGI_WORDS)
+        return message
 
     def start_response(
         self, status: str, headers: list[tuple[str, str]], exc_info: Any = None
@@ -366,6 +469,8 @@ class RequestCore:
             line = self.commit(False)
             if line is not None:
                 headers = [*headers, ("Set-Cookie", line)]
+            if self.engine.cache_headers:
+                headers = cache_safe(list(headers), _WSGI_WORDS)
         return self.respond(status, headers, exc_info)
 
 
@@ -382,6 +487,52 @@ def with_set_cookie(message: MutableMapping[str, Any], line: str) -> dict[str, A
     message = dict(message)
     message["headers"] = [*message.get("headers", ()), (b"set-cookie", line.encode("latin-1"))]
     return message
+
+
+# What `cache_safe` reads and writes: the names to match (lower case), the
+# tokens, and the names to write; bytes for ASGI, str for WSGI.
+_ASGI_WORDS = (
+    b"vary", b"cache-control", b"set-cookie", b"cookie", b"*", b",",
+    b"Cookie", b"private", b"vary", b"cache-control",
+)  # fmt: skip
+_WSGI_WORDS = (
+    "vary", "cache-control", "set-cookie", "cookie", "*", ",",
+    "Cookie", "private", "Vary", "Cache-Control",
+)  # fmt: skip
+
+
+def cache_safe(headers: list[Any], words: tuple[Any, ...]) -> list[Any]:
+    """``headers`` (a list of the caller's, changed in place) made safe for
+    shared caches: Cookie merged into the first Vary header, or a ``Vary:
+    Cookie`` added (nothing when Vary names Cookie or is ``*``); and when a
+    Set-Cookie is sent and there is no Cache-Control, ``Cache-Control: private``."""
+    vary, control, set_cookie, cookie, star, comma, token, private, vary_out, control_out = words
+    vary_at = -1
+    varies = False
+    controlled = False
+    sets_cookie = False
+    for i, (name, value) in enumerate(headers):
+        name = name.lower()
+        if name == vary:
+            if vary_at < 0:
+                vary_at = i
+            for part in value.split(comma):
+                part = part.strip().lower()
+                if part == cookie or part == star:
+                    varies = True
+        elif name == control:
+            controlled = True
+        elif name == set_cookie:
+            sets_cookie = True
+    if not varies:
+        if vary_at < 0:
+            headers.append((vary_out, token))
+        else:
+            name, value = headers[vary_at]
+            headers[vary_at] = (name, value + comma + token if value.strip() else token)
+    if sets_cookie and not controlled:
+        headers.append((control_out, private))
+    return headers
 
 
 def release(conn: MutableMapping[str, Any] | None, key: str) -> None:
@@ -422,6 +573,10 @@ def _data(value: Any, name: str) -> bytes | None:
     if value is not None and type(value) is not bytes:
         raise TypeError(f"RequestCore.{name} must be bytes or None, not {type(value).__name__}")
     return value
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _debug(msg: str, arg: Any) -> None:

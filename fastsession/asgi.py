@@ -62,6 +62,9 @@ class SessionMiddleware:
         save_uninitialized: bool = False,
         unset: Unset = "keep",
         user_key: str | None = None,
+        touch_after: float | timedelta | None = None,
+        absolute_timeout: float | timedelta | None = None,
+        cache_headers: bool = True,
         secret_key: StarletteSecretKey | None = None,
         session_cookie: str | None = None,
         max_age: float | timedelta | None | DefaultType = DEFAULT,
@@ -92,6 +95,12 @@ class SessionMiddleware:
         :param user_key: the data key holding the user id (``"user_id"``): the
             store then indexes sessions by user, for ``store.sessions_of(user)``
             and ``store.destroy_user(user)`` (docs/user-index.md).
+        :param touch_after: seconds: an unchanged session's store expiry (and a
+            rolling cookie) is renewed only once the last renewal is this old.
+        :param absolute_timeout: seconds: a session this old since it was created
+            (or regenerated) is destroyed and a new one begins, however active.
+        :param cache_headers: ``Vary: Cookie`` on the responses, and
+            ``Cache-Control: private`` on those with a Set-Cookie and no Cache-Control.
         :param secret_key: Starlette's name for ``secret``; the Starlette keywords
             below then default as in Starlette's SessionMiddleware.
         :param session_cookie: Starlette's name for ``name``.
@@ -116,6 +125,9 @@ class SessionMiddleware:
             save_uninitialized=save_uninitialized,
             unset=unset,
             user_key=user_key,
+            touch_after=touch_after,
+            absolute_timeout=absolute_timeout,
+            cache_headers=cache_headers,
             secret_key=secret_key,
             session_cookie=session_cookie,
             max_age=max_age,

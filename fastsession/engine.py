@@ -90,7 +90,15 @@ def make_engine(
         areplace=areplace,
         atouch=atouch,
         adestroy=adestroy,
+        touch_after_ms=_ms(opts.touch_after),
+        absolute_ms=_ms(opts.absolute_timeout),
+        cache_headers=opts.cache_headers,
     )
+
+
+def _ms(seconds: float | None) -> int:
+    """An optional duration as the kernel holds it: whole milliseconds, -1 for None."""
+    return -1 if seconds is None else max(1, round(seconds * 1000))
 
 
 # The default MemoryStore of each cookie (secrets and name), while a middleware

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import functools
 import inspect
+import math
 import re
 import secrets as _secrets
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, ParamSpec, TypeVar
 
 from .cookie_options import (
@@ -44,6 +46,22 @@ def _bool(name: str, value: Any) -> bool:
     return value
 
 
+def _seconds(name: str, value: Any) -> float | None:
+    """None, or a positive finite number of seconds (a `timedelta` too)."""
+    if value is None:
+        return None
+    if isinstance(value, timedelta):
+        value = value.total_seconds()
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(
+            f"option {name!r} must be seconds (a number or a timedelta) or None, "
+            f"not {type(value).__name__}"
+        )
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"option {name!r} must be a positive number of seconds, not {value!r}")
+    return float(value)
+
+
 @dataclass(frozen=True, slots=True)
 class Options:
     """Everything the middlewares were configured with, validated."""
@@ -60,6 +78,9 @@ class Options:
     save_uninitialized: bool
     unset_destroy: bool
     user_key: str | None = None  # the data key the store indexes sessions by
+    touch_after: float | None = None  # seconds
+    absolute_timeout: float | None = None  # seconds
+    cache_headers: bool = True
 
 
 # Starlette's SessionMiddleware keywords that set a cookie attribute, and which.
@@ -84,6 +105,9 @@ def build_options(
     rolling: bool = False,
     save_uninitialized: bool = False,
     unset: str = "keep",
+    touch_after: Any = None,
+    absolute_timeout: Any = None,
+    cache_headers: bool = True,
     secret_key: Any = None,
     session_cookie: str | None = None,
     max_age: Any = DEFAULT,
@@ -207,6 +231,9 @@ def build_options(
         save_uninitialized=_bool("save_uninitialized", save_uninitialized),
         unset_destroy=unset == "destroy",
         user_key=_user_key(user_key),
+        touch_after=_seconds("touch_after", touch_after),
+        absolute_timeout=_seconds("absolute_timeout", absolute_timeout),
+        cache_headers=_bool("cache_headers", cache_headers),
     )
 
 

@@ -60,6 +60,8 @@ class _SessionBase(SessionCore):
         sid = request.new_id()
         request.loaded_id = None  # a session of this request's making: written with set
         self.bind(sid, request.engine.new_cookie(request), {}, request)
+        if request.engine.lifecycle:
+            request.stamp(self, True)  # absolute_timeout restarts at a new id (a login)
         request.conn[request.engine.id_key] = sid
         request.conn[request.engine.session_key] = self
 

@@ -2,6 +2,8 @@
 # constants as the request kernel reads them, and the stored cookies' shape.
 
 cdef object _MISSING = object()
+CREATED_KEY = "_created"
+cdef str _CREATED_KEY = CREATED_KEY
 
 
 cdef bint _same_members(dict a, dict b) except -1:
@@ -15,7 +17,7 @@ cdef bint _same_members(dict a, dict b) except -1:
     return True
 
 cdef class EngineCore:
-    """EngineCore(*, sids, session_key, id_key, session_cls, cookie_cls, genid, new_cookie, set_cookie_line, secure_of, resave, rolling, save_uninitialized, unset_destroy, store, has_touch, inline, aget, aset, areplace, atouch, adestroy)
+    """EngineCore(*, sids, session_key, id_key, session_cls, cookie_cls, genid, new_cookie, set_cookie_line, secure_of, resave, rolling, save_uninitialized, unset_destroy, store, has_touch, inline, aget, aset, areplace, atouch, adestroy, touch_after_ms=-1, absolute_ms=-1, cache_headers=False)
 
     One middleware's constants, as the request kernel reads them."""
 
@@ -41,12 +43,17 @@ cdef class EngineCore:
     cdef readonly object areplace
     cdef readonly object atouch
     cdef readonly object adestroy
+    cdef readonly long long touch_after_ms
+    cdef readonly long long absolute_ms
+    cdef readonly bint cache_headers
+    cdef readonly bint lifecycle
     cdef public tuple last_shape
 
     def __init__(self, *, sids, session_key, id_key, session_cls, cookie_cls, genid,
                  new_cookie, set_cookie_line, secure_of, resave, rolling,
                  save_uninitialized, unset_destroy, store, has_touch, inline,
-                 aget, aset, areplace, atouch, adestroy):
+                 aget, aset, areplace, atouch, adestroy, touch_after_ms=-1, absolute_ms=-1,
+                 cache_headers=False):
         if sids is None or session_key is None or id_key is None:
             raise TypeError("sids, session_key and id_key are required")
         if not issubclass(session_cls, SessionCore):
@@ -74,6 +81,10 @@ cdef class EngineCore:
         self.areplace = areplace
         self.atouch = atouch
         self.adestroy = adestroy
+        self.touch_after_ms = int(touch_after_ms)
+        self.absolute_ms = int(absolute_ms)
+        self.lifecycle = self.touch_after_ms >= 0 or self.absolute_ms >= 0
+        self.cache_headers = bool(cache_headers)
         self.last_shape = None
 
     cpdef CookieShape shape_for(self, dict fields):

@@ -10,6 +10,7 @@
 # other modules' private attributes.
 
 import logging
+from collections.abc import Mapping
 
 from libc.string cimport memchr, memcmp, memset
 
@@ -73,6 +74,7 @@ include "_engine.pxi"
 include "_request.pxi"
 
 __all__ = [
+    "CREATED_KEY",
     "EMPTY_DATA",
     "HEADERS_MAX",
     "HEADER_LEN_MAX",
@@ -84,6 +86,7 @@ __all__ = [
     "RequestCore",
     "SessionCore",
     "SidReader",
+    "cache_safe",
     "cookie_end",
     "cookie_from_fields",
     "layout_of",

@@ -10,6 +10,20 @@ EMPTY_DATA = b"{}"
 
 cdef bytes _EMPTY_DATA = EMPTY_DATA
 
+# What cache_safe reads and writes (see the pure twin): bytes for ASGI, str for WSGI.
+cdef tuple _ASGI_WORDS = (
+    b"vary", b"cache-control", b"set-cookie", b"cookie", b"*", b",",
+    b"Cookie", b"private", b"vary", b"cache-control",
+)
+cdef tuple _WSGI_WORDS = (
+    "vary", "cache-control", "set-cookie", "cookie", "*", ",",
+    "Cookie", "private", "Vary", "Cache-Control",
+)
+
+
+cdef inline bint _is_number(object value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
 
 # The scope or environ is a dict (ASGI and WSGI say so); any other mapping
 # is served through its methods, as in the pure twin.
@@ -59,6 +73,9 @@ cdef class RequestCore:
     cdef public bint started
     cdef public object committed_id
     cdef public bytes committed_data
+    cdef public object last_touch
+    cdef public bint quiet
+    cdef public bint renew
 
     def __init__(self, engine, conn, options, respond):
         if engine is None:
@@ -78,6 +95,9 @@ cdef class RequestCore:
         self.started = False
         self.committed_id = None
         self.committed_data = None
+        self.last_touch = None
+        self.quiet = False
+        self.renew = False
 
     cpdef bint is_secure(self) except -1:
         if self.secure is None:
@@ -96,7 +116,16 @@ cdef class RequestCore:
             record = None
         except Exception as exc:
             raise load_failed(exc) from exc
-        return self.generate() if record is None else self.inflate(sid, record)
+        if record is None:
+            return self.generate()
+        if self.engine.lifecycle and self.outlived(record):
+            _debug("session %s outlived absolute_timeout: destroyed", sid)
+            try:
+                self.engine.store.destroy(sid)
+            except Exception as exc:
+                raise store_failed("destroy", exc) from exc
+            return self.generate()
+        return self.inflate(sid, record)
 
     async def abegin(self, sid):
         self.cookie_id = sid
@@ -108,7 +137,16 @@ cdef class RequestCore:
             record = None
         except Exception as exc:
             raise load_failed(exc) from exc
-        return self.generate() if record is None else self.inflate(sid, record)
+        if record is None:
+            return self.generate()
+        if self.engine.lifecycle and self.outlived(record):
+            _debug("session %s outlived absolute_timeout: destroyed", sid)
+            try:
+                await self.engine.adestroy(sid)
+            except Exception as exc:
+                raise store_failed("destroy", exc) from exc
+            return self.generate()
+        return self.inflate(sid, record)
 
     cpdef SessionCore inflate(self, str sid, object record):
         if type(record) is dict and type((<dict>record).get("cookie")) is dict:
@@ -127,11 +165,15 @@ cdef class RequestCore:
         self.original_data = data
         if not self.engine.resave:
             self.saved_data = data
+        if self.engine.lifecycle:
+            self.loaded(session)
         return session
 
     cpdef SessionCore generate(self):
         cdef SessionCore session = self.attach(self.new_id(), self.engine.new_cookie(self), {})
         self.original_data = _EMPTY_DATA
+        if self.engine.lifecycle and self.stamp(session, True):
+            self.original_data = session.encode()
         return session
 
     cpdef str new_id(self):
@@ -159,6 +201,8 @@ cdef class RequestCore:
         return self.original_id == session._id and self.saved_data == data
 
     cpdef bint should_save(self, SessionCore session, object sid, bytes data) except -1:
+        if self.renew:
+            return True
         if (
             not self.engine.save_uninitialized
             and self.saved_data is None
@@ -168,7 +212,7 @@ cdef class RequestCore:
         return not self.is_saved(session, data)
 
     cpdef bint should_touch(self, object sid) except -1:
-        return self.engine.has_touch and self.cookie_id == sid
+        return self.engine.has_touch and self.cookie_id == sid and not self.quiet
 
     cpdef bint should_set_cookie(self, SessionCore session, object sid, bytes data) except -1:
         cdef EngineCore engine = self.engine
@@ -185,6 +229,49 @@ cdef class RequestCore:
         if not engine.unset_destroy or self.destroyed or _conn_get(conn, engine.session_key) is not None:
             return None
         return sid or None
+
+    # -- lifetime options (engine.lifecycle) ---------------------------------------
+
+    cpdef bint outlived(self, object record) except -1:
+        cdef long long limit = self.engine.absolute_ms
+        if limit < 0 or not isinstance(record, Mapping):
+            return False
+        created = record.get(_CREATED_KEY)
+        return _is_number(created) and _now_ms() - created >= limit
+
+    cpdef bint stamp(self, SessionCore session, bint fresh) except -1:
+        if self.engine.absolute_ms < 0 or (
+            not fresh and _is_number(session.get(_CREATED_KEY))
+        ):
+            return False
+        session[_CREATED_KEY] = _now_ms()
+        return True
+
+    cpdef loaded(self, SessionCore session):
+        cookie = session.cookie
+        if self.engine.touch_after_ms >= 0:
+            expires = cookie.expires_ms
+            original = cookie.original_ms
+            if expires is not None and original is not None:
+                self.last_touch = expires - original
+        self.stamp(session, False)
+
+    cpdef bint touch_skipped(self, SessionCore session, object sid) except -1:
+        last = self.last_touch
+        if last is None or self.cookie_id != sid:
+            return False
+        cdef bytes data = self.committed_data
+        if self.is_modified(session, data) or self.should_save(session, sid, data):
+            return False
+        cookie = session.cookie
+        expires = cookie.expires_ms
+        original = cookie.original_ms
+        if expires is None or original is None or expires - original != last:
+            return False
+        if _now_ms() - last < self.engine.touch_after_ms:
+            return True
+        self.renew = True
+        return False
 
     # -- what a commit does ---------------------------------------------------------
 
@@ -211,7 +298,11 @@ cdef class RequestCore:
             _debug("not secured: no Set-Cookie for %s", sid)
             set_cookie = False
         if not self.touched:
-            session.touch()
+            if self.engine.lifecycle and self.touch_skipped(session, sid):
+                self.quiet = True
+                set_cookie = False
+            else:
+                session.touch()
             self.touched = True
         return set_cookie
 
@@ -327,8 +418,8 @@ cdef class RequestCore:
             if not self.engine.inline:
                 return self.send_after_commit(message, False)
             line = self.commit(False)
-            if line is not None:
-                message = with_set_cookie(message, line)
+            if line is not None or self.engine.cache_headers:
+                message = self.start_message(message, line)
         elif self.started and (
             (kind == "http.response.body" and not _conn_get_or(message, "more_body", False))
             or kind == "websocket.close"
@@ -340,9 +431,18 @@ cdef class RequestCore:
 
     async def send_after_commit(self, message, bint final):
         line = await self.acommit(final)
+        if not final and (line is not None or self.engine.cache_headers):
+            message = self.start_message(message, line)
+        await self.respond(message)
+
+    cpdef object start_message(self, object message, object line):
         if line is not None:
             message = with_set_cookie(message, line)
-        await self.respond(message)
+        if self.engine.cache_headers and _conn_item(message, "type") != "websocket.accept":
+            if line is None:
+                message = dict(message)
+            message["headers"] = cache_safe(list(message.get("headers", ())), _ASGI_WORDS)
+        return message
 
     def start_response(self, status, headers, exc_info=None):
         if not self.started:
@@ -350,6 +450,8 @@ cdef class RequestCore:
             line = self.commit(False)
             if line is not None:
                 headers = [*headers, ("Set-Cookie", line)]
+            if self.engine.cache_headers:
+                headers = cache_safe(list(headers), _WSGI_WORDS)
         return self.respond(status, headers, exc_info)
 
 
@@ -369,6 +471,41 @@ cpdef dict with_set_cookie(object message, str line):
     cdef dict out = dict(message)
     out["headers"] = [*out.get("headers", ()), (b"set-cookie", line.encode("latin-1"))]
     return out
+
+
+cpdef list cache_safe(list headers, tuple words):
+    """``headers`` (changed in place) made safe for shared caches: Vary: Cookie,
+    and Cache-Control: private beside a Set-Cookie when there is none."""
+    vary, control, set_cookie, cookie, star, comma, token, private, vary_out, control_out = words
+    cdef Py_ssize_t vary_at = -1
+    cdef Py_ssize_t i = 0
+    cdef bint varies = False
+    cdef bint controlled = False
+    cdef bint sets_cookie = False
+    for pair in headers:
+        name, value = pair
+        name = name.lower()
+        if name == vary:
+            if vary_at < 0:
+                vary_at = i
+            for part in value.split(comma):
+                part = part.strip().lower()
+                if part == cookie or part == star:
+                    varies = True
+        elif name == control:
+            controlled = True
+        elif name == set_cookie:
+            sets_cookie = True
+        i += 1
+    if not varies:
+        if vary_at < 0:
+            headers.append((vary_out, token))
+        else:
+            name, value = headers[vary_at]
+            headers[vary_at] = (name, value + comma + token if value.strip() else token)
+    if sets_cookie and not controlled:
+        headers.append((control_out, private))
+    return headers
 
 
 cpdef release(object conn, str key):
