@@ -17,7 +17,8 @@ from typing import Any, Protocol
 from .. import _clock
 from .._types import Record, StorableSession
 from ..errors import CorruptSessionError, StoreError, check_record
-from . import AsyncStore, Store
+from . import AsyncStore, Store, _redis_cache
+from ._redis_cache import LocalCache, LocalCacheOption, aforgets, forgets
 
 _json_loads: Callable[[bytes | str], Any]
 try:
@@ -82,6 +83,7 @@ class _RedisStoreBase:
         disable_ttl: bool = False,
         serializer: Serializer | None = None,
         scan_count: int = 100,
+        local_cache: LocalCacheOption = 0,
     ) -> None:
         if client is None:
             raise TypeError("client: a Redis client is required")
@@ -109,6 +111,7 @@ class _RedisStoreBase:
         self._errors = _client_errors()
         # A cluster client splits multi-key reads by slot; MGET would fail CROSSSLOT.
         self._mget = getattr(client, "mget_nonatomic", None) or client.mget
+        self.local_copy = _redis_cache.make_local_copy(client, prefix, local_cache)
 
     @property
     def ttl(self) -> int | TTLFunction:
@@ -188,15 +191,21 @@ class RedisStore(_RedisStoreBase, Store):
     :param disable_ttl: store keys without expiry (and never touch).
     :param serializer: an object with ``dumps``/``loads``; JSON by default.
     :param scan_count: the ``COUNT`` hint for the ``SCAN`` of ``all``/``ids``.
+    :param local_cache: keep recently read sessions in memory, kept true by
+        Redis client tracking: a number of entries or a
+        :class:`~fastsession.stores.redis.LocalCache`; 0 (off) by default.
     """
 
     def get(self, sid: str) -> Record | None:
+        if self.local_copy is not None:
+            return _redis_cache.get(self, sid)
         try:
             raw = self.client.get(self._key(sid))
         except self._errors as exc:
             raise self._fail("GET", exc) from exc
         return self._load(raw) if raw else None
 
+    @forgets
     def set(self, sid: str, session: StorableSession) -> None:
         ttl = self._ttl_for(session)
         key = self._key(sid)
@@ -219,6 +228,7 @@ class RedisStore(_RedisStoreBase, Store):
         except self._errors as exc:
             raise self._fail("EXPIRE", exc) from exc
 
+    @forgets
     def destroy(self, sid: str) -> None:
         try:
             self.client.delete(self._key(sid))
@@ -253,6 +263,8 @@ class RedisStore(_RedisStoreBase, Store):
         return len(self._keys())
 
     def clear(self) -> None:
+        if self.local_copy is not None:
+            self.local_copy.forget_all()
         keys = self._keys()
         try:
             for i in range(0, len(keys), _DELETE_BATCH):
@@ -268,12 +280,15 @@ class AsyncRedisStore(_RedisStoreBase, AsyncStore):
     """
 
     async def get(self, sid: str) -> Record | None:
+        if self.local_copy is not None:
+            return await _redis_cache.aget(self, sid)
         try:
             raw = await self.client.get(self._key(sid))
         except self._errors as exc:
             raise self._fail("GET", exc) from exc
         return self._load(raw) if raw else None
 
+    @aforgets
     async def set(self, sid: str, session: StorableSession) -> None:
         ttl = self._ttl_for(session)
         key = self._key(sid)
@@ -296,6 +311,7 @@ class AsyncRedisStore(_RedisStoreBase, AsyncStore):
         except self._errors as exc:
             raise self._fail("EXPIRE", exc) from exc
 
+    @aforgets
     async def destroy(self, sid: str) -> None:
         try:
             await self.client.delete(self._key(sid))
@@ -330,6 +346,8 @@ class AsyncRedisStore(_RedisStoreBase, AsyncStore):
         return len(await self._keys())
 
     async def clear(self) -> None:
+        if self.local_copy is not None:
+            self.local_copy.forget_all()
         keys = await self._keys()
         try:
             for i in range(0, len(keys), _DELETE_BATCH):
@@ -338,4 +356,4 @@ class AsyncRedisStore(_RedisStoreBase, AsyncStore):
             raise self._fail("DEL", exc) from exc
 
 
-__all__ = ["TTL", "AsyncRedisStore", "RedisStore", "Serializer", "TTLFunction"]
+__all__ = ["TTL", "AsyncRedisStore", "LocalCache", "RedisStore", "Serializer", "TTLFunction"]
