@@ -12,14 +12,23 @@ from typing import Any
 
 import httpx
 import pytest
+import redis.cluster
 from app_servers import ExpressApp
-from redis_server import CommandLog, RedisServer, fault_redis, redis_db, redis_server
+from redis_server import (
+    CommandLog,
+    RedisClusterServers,
+    RedisServer,
+    fault_redis,
+    redis_cluster,
+    redis_db,
+    redis_server,
+)
 from redis_support import SyncFacade, session_with
 
 from fastsession.stores.redis import AsyncRedisStore, LocalCache, RedisStore
 
 pytestmark = pytest.mark.redis
-__all__ = ["fault_redis", "redis_db", "redis_server"]  # the helper's fixtures, used here
+__all__ = ["fault_redis", "redis_cluster", "redis_db", "redis_server"]  # fixtures used here
 
 StoreFactory = Callable[..., Any]
 LATER = datetime.now(UTC) + timedelta(hours=1)
@@ -290,3 +299,38 @@ def test_an_express_write_is_seen(make_store: StoreFactory, redis_db: RedisServe
             assert store.get(sid)["views"] == 2
     finally:
         express.stop()
+
+
+def test_the_documented_acl_is_enough(redis_db: RedisServer) -> None:
+    """docs/redis.md's ACL user, with the local copy's additions, keeps copies."""
+    rule = (
+        "on >pw resetkeys ~sess:* resetchannels &__redis__:invalidate -@all +get +set +del"
+        " +expire +scan +mget +ping +pttl +client|id +client|tracking +subscribe"
+    )
+    with redis_db.admin() as admin:
+        admin.execute_command("ACL", "SETUSER", "sessions", *rule.split())
+    client = redis_db.client(username="sessions", password="pw")
+    try:
+        store = RedisStore(client, local_cache=10)
+        store.set("s", session_with("s", LATER, views=1))
+        assert store.get("s")["views"] == 1 and store.local_copy is not None
+        assert store.local_copy.live
+        assert store.get("s")["views"] == 1 and store.local_copy.hits == 1
+        write(redis_db, "s", 2)
+        settle(store, "sess:s", present=False)
+        assert store.get("s")["views"] == 2
+        store.local_copy.close()
+    finally:
+        client.close()
+        with redis_db.admin() as admin:
+            admin.execute_command("ACL", "DELUSER", "sessions")
+
+
+def test_a_cluster_client_is_refused(redis_cluster: RedisClusterServers) -> None:
+    client = redis.cluster.RedisCluster(host="127.0.0.1", port=redis_cluster.nodes[0].port)
+    try:
+        with pytest.raises(TypeError, match="local_cache: needs a client of one Redis server"):
+            RedisStore(client, local_cache=10)
+        assert RedisStore(client).local_copy is None
+    finally:
+        client.close()

@@ -28,11 +28,12 @@ import asyncio
 import functools
 import importlib
 import logging
+import os
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 from .._types import Record
@@ -86,9 +87,7 @@ def make_local_copy(client: Any, prefix: str, option: LocalCacheOption) -> Local
     if option is None or option is False:
         return None
     if isinstance(option, bool) or not isinstance(option, int | LocalCache):
-        raise TypeError(
-            f"local_cache: expected a number of entries or LocalCache, got {option!r}"
-        )
+        raise TypeError(f"local_cache: expected a number of entries or LocalCache, got {option!r}")
     if isinstance(option, int):
         if option < 0:
             raise ValueError(f"local_cache: expected 0 or more entries, got {option!r}")
@@ -142,6 +141,7 @@ class LocalCopy:
         self._invalidated: dict[str, int] = {}
         self.hits = 0
         self.misses = 0
+        self._pid = os.getpid()
 
     # -- the tracking connection -------------------------------------------
 
@@ -152,6 +152,8 @@ class LocalCopy:
 
     def due(self) -> bool:
         """Whether tracking is off and an attempt to turn it on is due."""
+        if self._pid != os.getpid():
+            self._forked()
         return self._conn is None and time.monotonic() >= self._next_attempt
 
     def connect(self) -> None:
@@ -207,6 +209,16 @@ class LocalCopy:
             self._conn = None
         self._next_attempt = time.monotonic()
         self._drop_all()
+
+    def _forked(self) -> None:
+        """In a child process: the parent's socket and copies are not ours."""
+        with self._lock:
+            self._pid = os.getpid()
+            self._conn = None
+            self._next_attempt = 0.0
+            self._reading.clear()
+            self._invalidated.clear()
+            self._drop_all()
 
     def _drop_all(self) -> None:
         self._entries.clear()
