@@ -5,6 +5,7 @@ flush — is seen on the next read, also after the tracking connection is killed
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -334,3 +335,28 @@ def test_a_cluster_client_is_refused(redis_cluster: RedisClusterServers) -> None
         assert RedisStore(client).local_copy is None
     finally:
         client.close()
+
+
+def test_a_forked_child_keeps_nothing_of_its_parent(redis_db: RedisServer) -> None:
+    store = RedisStore(redis_db.client(), local_cache=10)
+    write(redis_db, "a", 1)
+    assert store.get("a")["views"] == 1
+    local = store.local_copy
+    assert local is not None and local.live
+    parent_conn = local._conn
+    pid = os.fork()
+    if pid == 0:  # the child: report through the exit status only
+        ok = False
+        try:
+            fresh = store.get("a")["views"] == 1 and local.hits == 0
+            ok = fresh and local.live and local._conn is not parent_conn
+        finally:
+            os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    # The parent's tracking connection is untouched by the child.
+    assert local._conn is parent_conn
+    write(redis_db, "a", 2)
+    settle(store, "sess:a", present=False)
+    assert store.get("a")["views"] == 2
+    store.client.close()
