@@ -182,7 +182,13 @@ def test_redis_local_reads(
     reads = Reads(protocol, build(protocol, variant, server), loop)
     figures = measure(reads, server, rounds=1)
     benchmark.group = f"redis-local-{protocol}-read"
-    benchmark.extra_info.update(contender=variant.name, protocol=protocol, **figures)
+    benchmark.extra_info.update(
+        contender=variant.name,
+        reference=variant.name == "plain",  # ratios against no option
+        calls=CALLS,
+        protocol=protocol,
+        **figures,
+    )
     benchmark(reads.round())
 
 

@@ -360,3 +360,21 @@ def test_a_forked_child_keeps_nothing_of_its_parent(redis_db: RedisServer) -> No
     settle(store, "sess:a", present=False)
     assert store.get("a")["views"] == 2
     store.client.close()
+
+
+def test_an_unanswered_health_ping_drops_the_copy(fault_redis: RedisServer) -> None:
+    config = LocalCache(health_interval=0.2, retry_interval=30)
+    store = RedisStore(fault_redis.client(), local_cache=config)
+    write(fault_redis, "a", 1)
+    assert store.get("a")["views"] == 1
+    local = store.local_copy
+    assert local is not None and local.live
+    time.sleep(0.25)
+    fault_redis.client_pause(800)  # the PING sent next is answered only after it
+    assert store.get("a")["views"] == 1 and local.hits == 1
+    time.sleep(0.25)
+    # No answer for longer than health_interval: the connection counts as broken,
+    # the copy is dropped and this read goes to the server (waiting out the pause).
+    assert store.get("a")["views"] == 1
+    assert local.hits == 1 and not local.live and len(local) == 0
+    store.client.close()

@@ -296,7 +296,7 @@ class LocalCopy:
         generation, epoch, started = token
         with self._lock:
             self._drain()
-            left = self._reading[key] - 1
+            left = self._reading.get(key, 1) - 1
             changed = self._invalidated.get(key, -1) > epoch
             if left:
                 self._reading[key] = left
