@@ -378,3 +378,31 @@ def test_an_unanswered_health_ping_drops_the_copy(fault_redis: RedisServer) -> N
     assert store.get("a")["views"] == 1
     assert local.hits == 1 and not local.live and len(local) == 0
     store.client.close()
+
+
+@pytest.mark.parametrize(
+    "client_options",
+    [{"protocol": 3}, {"decode_responses": True}, {"protocol": 3, "decode_responses": True}],
+    ids=["resp3", "decoded", "resp3-decoded"],
+)
+@pytest.mark.parametrize("face", ["sync", "async"])
+def test_any_client_protocol(
+    redis_db: RedisServer, monitor: CommandLog, face: str, client_options: dict[str, Any]
+) -> None:
+    if face == "sync":
+        store: Any = RedisStore(redis_db.client(**client_options), local_cache=10)
+    else:
+        async_client = redis_db.async_client(**client_options)
+        store = SyncFacade(AsyncRedisStore(async_client, local_cache=10))
+    try:
+        write(redis_db, "a", 1)
+        assert store.get("a")["views"] == 1
+        taken(monitor)
+        assert store.get("a")["views"] == 1
+        assert taken(monitor) == []
+        write(redis_db, "a", 2)
+        settle(store, "sess:a", present=False)
+        assert store.get("a")["views"] == 2
+    finally:
+        store.local_copy.close()
+        store.close() if face == "async" else store.client.close()
