@@ -17,8 +17,9 @@ from typing import Any, Protocol
 from .. import _clock
 from .._types import Record, StorableSession
 from ..errors import CorruptSessionError, StoreError, check_record
-from . import AsyncStore, Store, _redis_cache
-from ._redis_cache import LocalCache, LocalCacheOption, aforgets, forgets
+from . import AsyncStore, Store, _redis_cache, _redis_cached
+from ._redis_cache import LocalCache, LocalCacheOption
+from ._redis_cached import aforgets, forgets
 
 _json_loads: Callable[[bytes | str], Any]
 try:
@@ -198,7 +199,7 @@ class RedisStore(_RedisStoreBase, Store):
 
     def get(self, sid: str) -> Record | None:
         if self.local_copy is not None:
-            return _redis_cache.get(self, sid)
+            return _redis_cached.get(self, sid)
         try:
             raw = self.client.get(self._key(sid))
         except self._errors as exc:
@@ -281,7 +282,7 @@ class AsyncRedisStore(_RedisStoreBase, AsyncStore):
 
     async def get(self, sid: str) -> Record | None:
         if self.local_copy is not None:
-            return await _redis_cache.aget(self, sid)
+            return await _redis_cached.aget(self, sid)
         try:
             raw = await self.client.get(self._key(sid))
         except self._errors as exc:
