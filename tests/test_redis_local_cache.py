@@ -14,7 +14,8 @@ from typing import Any
 import httpx
 import pytest
 import redis.cluster
-from app_servers import ExpressApp
+from app_servers import ExpressApp, UvicornThread, WaitressThread
+from interop_apps import NAME, starlette_app, wsgi_app
 from redis_server import (
     CommandLog,
     RedisClusterServers,
@@ -187,7 +188,7 @@ def test_killed_tracking_connection_drops_the_copy(
     write(redis_db, "a", 1)
     assert store.get("a")["views"] == 1
     with redis_db.admin() as admin:
-        tracking = [c for c in admin.client_list() if "S" in c["flags"] or "t" in c["flags"]]
+        tracking = [c for c in admin.client_list() if "t" in c["flags"]]  # tracking on
         assert len(tracking) == 1
         admin.client_kill_filter(_id=tracking[0]["id"])
         # Changed while nobody tracks it for us: must never be served from the copy.
@@ -406,3 +407,33 @@ def test_any_client_protocol(
     finally:
         store.local_copy.close()
         store.close() if face == "async" else store.client.close()
+
+
+def test_through_the_middlewares_beside_express(redis_db: RedisServer) -> None:
+    """Over HTTP, one browser: Express (connect-redis) writes, the fastsession apps
+    (ASGI + AsyncRedisStore, WSGI under waitress + RedisStore, both with a local
+    copy and no touch) read from memory, and see each Express write on the next
+    request, with no waiting in between."""
+    secrets = ["local copy over HTTP, a secret long enough"]
+    async_store = AsyncRedisStore(redis_db.async_client(), local_cache=100, disable_touch=True)
+    sync_store = RedisStore(redis_db.client(), local_cache=100, disable_touch=True)
+    express = ExpressApp(redis_db.url, secrets, name=NAME, max_age_ms=3_600_000).start()
+    asgi = UvicornThread(starlette_app("asgi", secrets, async_store)).start()
+    wsgi = WaitressThread(wsgi_app(secrets, sync_store)).start()
+    try:
+        with httpx.Client(timeout=10) as browser:
+            sid = browser.post(express.url + "/views").json()["sid"]
+            for views in range(1, 4):
+                for side, store in ((asgi, async_store), (wsgi, sync_store)):
+                    assert store.local_copy is not None
+                    hits = store.local_copy.hits
+                    for _ in range(3):
+                        body = browser.get(side.url + "/whoami").json()
+                        assert (body["sid"], body["views"]) == (sid, views)
+                    assert store.local_copy.hits == hits + 2  # the first read filled it
+                assert browser.post(express.url + "/views").json()["views"] == views + 1
+    finally:
+        express.stop()
+        asgi.stop()
+        wsgi.stop()
+        sync_store.client.close()
