@@ -5,6 +5,7 @@ flush — is seen on the next read, also after the tracking connection is killed
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -205,8 +206,11 @@ def test_killed_tracking_connection_drops_the_copy(
     assert commands == ["GET", "GET", "PTTL"]
 
 
-def test_tracking_unreachable_reads_go_to_the_server(redis_db: RedisServer) -> None:
-    store = RedisStore(redis_db.client(), local_cache=LocalCache(retry_interval=30))
+def test_tracking_unreachable_reads_go_to_the_server(
+    redis_db: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, "fastsession.stores.redis")
+    store = RedisStore(redis_db.client(), local_cache=LocalCache(retry_interval=0.01))
     with redis_db.admin() as admin:
         admin.acl_setuser("default", enabled=True, commands=["+@all", "-client"])
     try:
@@ -214,7 +218,11 @@ def test_tracking_unreachable_reads_go_to_the_server(redis_db: RedisServer) -> N
         assert store.get("a")["views"] == 1
         assert not store.local_copy.live and len(store.local_copy) == 0
         write(redis_db, "a", 2)
+        time.sleep(0.02)  # another attempt is due, and fails again
         assert store.get("a")["views"] == 2
+        said = [(r.levelname, r.getMessage()) for r in caplog.records]
+        assert [level for level, _ in said] == ["WARNING", "DEBUG"]  # two attempts, one warning
+        assert all("tracking not turned on" in message for _, message in said)
     finally:
         with redis_db.admin() as admin:
             admin.acl_setuser("default", enabled=True, commands=["+@all"])

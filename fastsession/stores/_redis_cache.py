@@ -124,6 +124,7 @@ class LocalCopy:
         self._connect_lock = threading.Lock()
         self._conn: Any = None
         self._next_attempt = 0.0
+        self._failing = False
         self._ping_sent = 0.0
         self._ping_due = 0.0
         # Bumped when everything is dropped: a read begun before is not kept.
@@ -172,8 +173,12 @@ class LocalCopy:
             except Exception as exc:
                 conn.disconnect()
                 self._next_attempt = time.monotonic() + self.config.retry_interval
-                log.debug("local copy: tracking not turned on: %r", exc)
+                # Said once per run of failures: reads keep going to the server.
+                level = logging.DEBUG if self._failing else logging.WARNING
+                log.log(level, "local copy off: tracking not turned on: %r", exc)
+                self._failing = True
                 return
+            self._failing = False
             with self._lock:
                 self._drop_all()
                 self._conn = conn
