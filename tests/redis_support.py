@@ -57,8 +57,8 @@ class SyncFacade:
         if not inspect.ismethod(method):
             return method  # type: ignore[no-any-return]  # an attribute, e.g. the ttl callable
 
-        def call(*args: Any) -> Any:
-            result = method(*args)
+        def call(*args: Any, **kwargs: Any) -> Any:
+            result = method(*args, **kwargs)
             if isinstance(result, Coroutine):
                 return self.loop.run_until_complete(result)
             return result

@@ -19,7 +19,9 @@ from typing import Any, Protocol
 from .. import _clock
 from .._types import Record, StorableSession
 from ..errors import CorruptSessionError, StoreError, check_record
-from . import AsyncStore, Store
+from . import AsyncStore, Store, _redis_cache, _redis_cached
+from ._redis_cache import LocalCache, LocalCacheOption
+from ._redis_cached import aforgets, forgets
 from ._users import UserKey, check_keep, check_user, user_of, user_of_record
 
 _json_loads: Callable[[bytes | str], Any]
@@ -87,6 +89,7 @@ class _RedisStoreBase(UserKey):
         scan_count: int = 100,
         user_key: str | None = None,
         user_prefix: str | None = None,
+        local_cache: LocalCacheOption = 0,
     ) -> None:
         if client is None:
             raise TypeError("client: a Redis client is required")
@@ -114,6 +117,7 @@ class _RedisStoreBase(UserKey):
         self._errors = _client_errors()
         # A cluster client splits multi-key reads by slot; MGET would fail CROSSSLOT.
         self._mget = getattr(client, "mget_nonatomic", None) or client.mget
+        self.local_copy = _redis_cache.make_local_copy(client, prefix, local_cache)
         if user_prefix is None:
             user_prefix = "user:" + prefix  # outside SCAN's `prefix*` (all, length, clear)
         if not isinstance(user_prefix, str):
@@ -127,6 +131,12 @@ class _RedisStoreBase(UserKey):
         a sorted set per user, ``user_prefix + str(user)``, of session ids scored
         by their expiry; a ValueError if the store already indexes another key."""
         self._claim_user_key(key)
+
+    def _forget(self, sids: Iterable[str]) -> None:
+        """Drop the local copies of sessions written other than through `forgets`."""
+        if self.local_copy is not None:
+            for sid in sids:
+                self.local_copy.forget(self._key(sid))
 
     def _user_index(self, user: str) -> str:
         return self.user_prefix + user
@@ -257,15 +267,21 @@ class RedisStore(_RedisStoreBase, Store):
     :param user_key: index the sessions by this data key's value (a user id),
         for `sessions_of` and `destroy_user` (see docs/user-index.md).
     :param user_prefix: the prefix of the per-user index keys (``"user:" + prefix``).
+    :param local_cache: keep recently read sessions in memory, kept true by
+        Redis client tracking: a number of entries or a
+        :class:`~fastsession.stores.redis.LocalCache`; 0 (off) by default.
     """
 
     def get(self, sid: str) -> Record | None:
+        if self.local_copy is not None:
+            return _redis_cached.get(self, sid)
         try:
             raw = self.client.get(self._key(sid))
         except self._errors as exc:
             raise self._fail("GET", exc) from exc
         return self._load(raw) if raw else None
 
+    @forgets
     def set(self, sid: str, session: StorableSession) -> None:
         ttl = self._ttl_for(session)
         key = self._key(sid)
@@ -284,6 +300,7 @@ class RedisStore(_RedisStoreBase, Store):
         except self._errors as exc:
             raise self._fail("DEL" if ttl <= 0 else "SET", exc) from exc
 
+    @forgets
     def replace(self, sid: str, session: StorableSession) -> bool:
         """`set` only if the key exists (``SET ... XX``): False when the session is gone."""
         ttl = self._ttl_for(session)
@@ -320,6 +337,7 @@ class RedisStore(_RedisStoreBase, Store):
         except self._errors as exc:
             raise self._fail("EXPIRE", exc) from exc
 
+    @forgets
     def destroy(self, sid: str) -> None:
         try:
             self.client.delete(self._key(sid))
@@ -362,6 +380,8 @@ class RedisStore(_RedisStoreBase, Store):
             results = pipe.execute()
         except self._errors as exc:
             raise self._fail("DEL", exc) from exc
+        finally:
+            self._forget(gone)
         return sum(int(n) for n in results[:-1])
 
     def _keys(self, match: str | None = None) -> list[str]:
@@ -392,6 +412,8 @@ class RedisStore(_RedisStoreBase, Store):
         return len(self._keys())
 
     def clear(self) -> None:
+        if self.local_copy is not None:
+            self.local_copy.forget_all()
         keys = self._keys()
         if self.user_key is not None:  # no session left: no user index either
             keys += self._keys(_glob_escape(self.user_prefix) + "*")
@@ -409,12 +431,15 @@ class AsyncRedisStore(_RedisStoreBase, AsyncStore):
     """
 
     async def get(self, sid: str) -> Record | None:
+        if self.local_copy is not None:
+            return await _redis_cached.aget(self, sid)
         try:
             raw = await self.client.get(self._key(sid))
         except self._errors as exc:
             raise self._fail("GET", exc) from exc
         return self._load(raw) if raw else None
 
+    @aforgets
     async def set(self, sid: str, session: StorableSession) -> None:
         ttl = self._ttl_for(session)
         key = self._key(sid)
@@ -433,6 +458,7 @@ class AsyncRedisStore(_RedisStoreBase, AsyncStore):
         except self._errors as exc:
             raise self._fail("DEL" if ttl <= 0 else "SET", exc) from exc
 
+    @aforgets
     async def replace(self, sid: str, session: StorableSession) -> bool:
         """`set` only if the key exists (``SET ... XX``): False when the session is gone."""
         ttl = self._ttl_for(session)
@@ -468,6 +494,7 @@ class AsyncRedisStore(_RedisStoreBase, AsyncStore):
         except self._errors as exc:
             raise self._fail("EXPIRE", exc) from exc
 
+    @aforgets
     async def destroy(self, sid: str) -> None:
         try:
             await self.client.delete(self._key(sid))
@@ -507,6 +534,8 @@ class AsyncRedisStore(_RedisStoreBase, AsyncStore):
             results = await pipe.execute()
         except self._errors as exc:
             raise self._fail("DEL", exc) from exc
+        finally:
+            self._forget(gone)
         return sum(int(n) for n in results[:-1])
 
     async def _keys(self, match: str | None = None) -> list[str]:
@@ -537,6 +566,8 @@ class AsyncRedisStore(_RedisStoreBase, AsyncStore):
         return len(await self._keys())
 
     async def clear(self) -> None:
+        if self.local_copy is not None:
+            self.local_copy.forget_all()
         keys = await self._keys()
         if self.user_key is not None:  # no session left: no user index either
             keys += await self._keys(_glob_escape(self.user_prefix) + "*")
@@ -547,4 +578,4 @@ class AsyncRedisStore(_RedisStoreBase, AsyncStore):
             raise self._fail("DEL", exc) from exc
 
 
-__all__ = ["TTL", "AsyncRedisStore", "RedisStore", "Serializer", "TTLFunction"]
+__all__ = ["TTL", "AsyncRedisStore", "LocalCache", "RedisStore", "Serializer", "TTLFunction"]
