@@ -187,7 +187,10 @@ def compare(ledger: Ledger, stored: dict[str, int]) -> dict[str, int]:
 
 def run_config(name: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     config = CONFIGS[name]
-    redis = RedisProc(workdir / "redis") if config["store"] == "redis" else None
+    workdir.mkdir(parents=True, exist_ok=True)
+    redis = None
+    if config["store"] == "redis":
+        redis = RedisProc(workdir / "redis", persistent=not args.no_persistence)
     if redis is not None:
         redis.start()
     env = {**os.environ, "SOAK_STORE": redis.url if redis else "memory"}
@@ -291,6 +294,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--faults", help="comma-separated kinds (default: all of the config's)")
     parser.add_argument("--logout-every", type=int, default=100,
                         help="on average one logout race per this many requests (0: none)")
+    parser.add_argument("--no-persistence", action="store_true",
+                        help="Redis without its append-only file: a restart loses every "
+                        "session, which the comparison must report as lost writes")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args(argv)

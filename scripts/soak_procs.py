@@ -31,9 +31,10 @@ def _send(port: int, command: bytes, timeout: float = 0.5) -> bytes:
 
 class RedisProc:
     """redis-server with ``appendonly yes`` and ``appendfsync always``: it answers a
-    write only once the write is on disk, so a SIGKILL loses nothing acknowledged."""
+    write only once the write is on disk, so a SIGKILL loses nothing acknowledged.
+    Without ``persistent`` a restart starts empty: every session is lost."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, *, persistent: bool = True) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
             raise SystemExit("redis-server not found (apt-get install redis-server)")
@@ -42,15 +43,16 @@ class RedisProc:
         workdir.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
-        self.restarts = 0
+        self.persistent = persistent
 
     @property
     def url(self) -> str:
         return f"redis://{HOST}:{self.port}/0"
 
     def start(self) -> None:
+        aof = ["--appendonly", "yes", "--appendfsync", "always"]
         argv = [self.binary, "--port", str(self.port), "--bind", HOST, "--save", "",
-                "--appendonly", "yes", "--appendfsync", "always", "--dir", str(self.workdir),
+                *(aof if self.persistent else ["--appendonly", "no"]), "--dir", str(self.workdir),
                 "--daemonize", "no", "--loglevel", "warning",
                 "--logfile", str(self.workdir / "redis.log")]  # fmt: skip
         self.process = subprocess.Popen(argv, cwd=self.workdir)
