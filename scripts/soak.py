@@ -115,7 +115,9 @@ class Faults:
             if victim not in now and len(now) >= self.workers:
                 break
             time.sleep(0.1)
-        fault.detail = f"SIGKILL worker {victim}, replaced in {time.monotonic() - fault.start:.1f} s"
+        fault.detail = (
+            f"SIGKILL worker {victim}, replaced in {time.monotonic() - fault.start:.1f} s"
+        )
 
     def _server_pause(self, fault: Fault, n: int) -> None:
         victim = self.random.choice(self.server.workers())
@@ -157,7 +159,7 @@ def stored_counters(store: str, redis: RedisProc | None, port: int, sids: set[st
     ordered = sorted(sids)
     for i in range(0, len(ordered), 1000):
         chunk = ordered[i : i + 1000]
-        for sid, raw in zip(chunk, client.mget([f"sess:{s}" for s in chunk])):
+        for sid, raw in zip(chunk, client.mget([f"sess:{s}" for s in chunk]), strict=True):
             if raw is not None:
                 found[sid] = int(json.loads(raw).get("n", 0))
     client.close()
@@ -223,9 +225,12 @@ def run_config(name: str, args: argparse.Namespace, workdir: Path) -> dict[str, 
     return report(name, config, args, ledger, stored, faults, elapsed, rss_start, rss_end)
 
 
+Rss = dict[int, float | None]
+
+
 def report(name: str, config: dict[str, Any], args: argparse.Namespace, ledger: Ledger,
            stored: dict[str, int], faults: Faults, elapsed: float,
-           rss_start: dict[int, float | None], rss_end: dict[int, float | None]) -> dict:  # fmt: skip
+           rss_start: Rss, rss_end: Rss) -> dict[str, Any]:  # fmt: skip
     windows = [(f.start, f.end) for f in faults.done]
     errors_in: Counter[str] = Counter()
     errors_out: Counter[str] = Counter()
@@ -261,9 +266,9 @@ def report(name: str, config: dict[str, Any], args: argparse.Namespace, ledger: 
         "rss_mib": {str(pid): [_mib(rss_start.get(pid)), _mib(rss_end.get(pid))]
                     for pid in sorted(set(rss_start) | set(rss_end))},
     }  # fmt: skip
-    failures = [k for k in ("lost_writes", "phantom_writes", "resurrected",
-                            "5xx_outside_fault_windows", "store_down_2xx") if result[k]]  # fmt: skip
-    result["failures"] = failures
+    gates = ("lost_writes", "phantom_writes", "resurrected", "5xx_outside_fault_windows",
+             "store_down_2xx")  # fmt: skip
+    result["failures"] = [k for k in gates if result[k]]
     return result
 
 
@@ -292,11 +297,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sessions", type=int, default=10_000)
     parser.add_argument("--fault-every", type=float, default=10.0, help="seconds between faults")
     parser.add_argument("--faults", help="comma-separated kinds (default: all of the config's)")
-    parser.add_argument("--logout-every", type=int, default=100,
-                        help="on average one logout race per this many requests (0: none)")
-    parser.add_argument("--no-persistence", action="store_true",
-                        help="Redis without its append-only file: a restart loses every "
-                        "session, which the comparison must report as lost writes")
+    parser.add_argument(
+        "--logout-every",
+        type=int,
+        default=100,
+        help="on average one logout race per this many requests (0: none)",
+    )
+    parser.add_argument(
+        "--no-persistence",
+        action="store_true",
+        help="Redis without its append-only file: a restart loses every "
+        "session, which the comparison must report as lost writes",
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args(argv)

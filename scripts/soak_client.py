@@ -147,7 +147,9 @@ class Traffic:
         for i in range(self.sessions % self.clients):
             shares[i] += 1
         seeds = [self.random.random() for _ in shares]
-        tasks = [self._client(n, deadline, random.Random(s)) for n, s in zip(shares, seeds)]
+        tasks = [
+            self._client(n, deadline, random.Random(s)) for n, s in zip(shares, seeds, strict=True)
+        ]
         await asyncio.gather(*tasks)
         return self.ledger
 
@@ -158,9 +160,7 @@ class Traffic:
         ledger.requests += 1
         start = time.monotonic()
         try:
-            status, set_cookie, body = await asyncio.wait_for(
-                conn.request(path, cookie), TIMEOUT
-            )
+            status, set_cookie, body = await asyncio.wait_for(conn.request(path, cookie), TIMEOUT)
         except TimeoutError:
             conn.close()
             ledger.events.append((start, time.monotonic(), "timeout"))

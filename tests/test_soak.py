@@ -79,7 +79,9 @@ def test_redis_restart_under_gunicorn_loses_no_acknowledged_write(
 
 @pytest.mark.parametrize("twin", TWINS)
 def test_a_killed_uvicorn_worker_loses_no_acknowledged_write(tmp_path: Path, twin: str) -> None:
-    code, result, output = soak(tmp_path, twin, "--config", "uvicorn-redis", "--faults", "worker-kill")
+    code, result, output = soak(
+        tmp_path, twin, "--config", "uvicorn-redis", "--faults", "worker-kill"
+    )
     check_common(code, result, output, twin)
     [fault] = result["faults"]
     assert fault.startswith("worker-kill"), fault
