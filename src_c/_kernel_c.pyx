@@ -30,7 +30,8 @@ from orjson import dumps as _orjson_dumps
 from fastsession.record import ORJSON_OPTIONS as _ORJSON_OPTS
 
 from cpython.dict cimport (
-    PyDict_Clear, PyDict_Contains, PyDict_DelItem, PyDict_GetItemWithError, PyDict_Size, PyDict_Update,
+    PyDict_Clear, PyDict_Contains, PyDict_Copy, PyDict_DelItem, PyDict_GetItemWithError,
+    PyDict_Size, PyDict_Update,
 )
 from cpython.object cimport PyObject, PyTypeObject
 

@@ -440,7 +440,7 @@ cdef class RequestCore:
             message = with_set_cookie(message, line)
         if self.engine.cache_headers and _conn_item(message, "type") != "websocket.accept":
             if line is None:
-                message = dict(message)
+                message = _copy(message)
             message["headers"] = cache_safe(list(message.get("headers", ())), _ASGI_WORDS)
         return message
 
@@ -466,9 +466,14 @@ def new_request(EngineCore engine not None, conn, options, respond):
     return request
 
 
+cdef inline dict _copy(object message):
+    # dict(message), without the call through the type for a plain dict.
+    return PyDict_Copy(message) if type(message) is dict else dict(message)
+
+
 cpdef dict with_set_cookie(object message, str line):
     """An ASGI start message with a Set-Cookie header added."""
-    cdef dict out = dict(message)
+    cdef dict out = _copy(message)
     out["headers"] = [*out.get("headers", ()), (b"set-cookie", line.encode("latin-1"))]
     return out
 
@@ -478,12 +483,16 @@ cpdef list cache_safe(list headers, tuple words):
     and Cache-Control: private beside a Set-Cookie when there is none."""
     vary, control, set_cookie, cookie, star, comma, token, private, vary_out, control_out = words
     cdef Py_ssize_t vary_at = -1
-    cdef Py_ssize_t i = 0
+    cdef Py_ssize_t i, n
     cdef bint varies = False
     cdef bint controlled = False
     cdef bint sets_cookie = False
-    for pair in headers:
-        name, value = pair
+    for i in range(len(headers)):
+        name, value = headers[i]
+        n = len(name)
+        if n != 4 and n != 10 and n != 13:
+            continue  # not vary, set-cookie or cache-control: not lowered (lower() keeps
+                      # the length of the names it could make equal to them)
         name = name.lower()
         if name == vary:
             if vary_at < 0:
@@ -496,7 +505,6 @@ cpdef list cache_safe(list headers, tuple words):
             controlled = True
         elif name == set_cookie:
             sets_cookie = True
-        i += 1
     if not varies:
         if vary_at < 0:
             headers.append((vary_out, token))
