@@ -10,6 +10,8 @@ pure twin              compiled twin           what it owns
 ``_memory_py.py``      ``src_c/_memory.pxi``   MemoryCore: MemoryStore's data
 ``_engine_py.py``      ``src_c/_engine.pxi``   EngineCore: a middleware's constants
 ``_request_py.py``     ``src_c/_request.pxi``  RequestCore: one request's session
+``_headers_py.py``     ``src_c/_headers.pxi``  response headers: Set-Cookie, cache
+``_logs_py.py``        ``src_c/_logs.pxi``     the kernel's log lines
 =====================  ======================  =================================
 """
 
@@ -23,7 +25,8 @@ from ._memory_py import (
     with_cookie,
 )
 from ._model_py import CookieCore, CookieShape, SessionCore, cookie_from_fields, shape_of
-from ._request_py import EMPTY_DATA, RequestCore, cache_safe, new_request, release
+from ._headers_py import cache_safe
+from ._request_py import EMPTY_DATA, RequestCore, new_request, release
 from ._sid_py import HEADER_LEN_MAX, HEADERS_MAX, VERIFIED_MAX, SidReader
 
 __all__ = [

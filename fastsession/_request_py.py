@@ -28,7 +28,6 @@ Invariants:
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping, MutableMapping
 from typing import Any
 
@@ -38,14 +37,15 @@ from ._model_py import (
     _now_ms,
     cookie_from_fields,
 )
-from .errors import SessionError, check_record, store_error
+from ._headers_py import ASGI_WORDS, WSGI_WORDS, cache_safe, with_set_cookie
+from ._logs_py import debug, gone, load_failed, store_failed
+from .errors import SessionError, check_record
 
-__all__ = ["EMPTY_DATA", "RequestCore", "cache_safe", "new_request", "release"]
+__all__ = ["EMPTY_DATA", "RequestCore", "new_request", "release"]
 
 EMPTY_DATA = b"{}"
 """The data's JSON of a new session."""
 
-logger = logging.getLogger("fastsession")
 
 _START = frozenset({"http.response.start", "websocket.accept", "websocket.http.response.start"})
 
@@ -113,7 +113,7 @@ class RequestCore:
         if record is None:
             return self.generate()
         if self.engine.lifecycle and self.outlived(record):
-            _debug("session %s outlived absolute_timeout: destroyed", sid)
+            debug("session %s outlived absolute_timeout: destroyed", sid)
             try:
                 self.engine.store.destroy(sid)
             except Exception as exc:
@@ -135,7 +135,7 @@ class RequestCore:
         if record is None:
             return self.generate()
         if self.engine.lifecycle and self.outlived(record):
-            _debug("session %s outlived absolute_timeout: destroyed", sid)
+            debug("session %s outlived absolute_timeout: destroyed", sid)
             try:
                 await self.engine.adestroy(sid)
             except Exception as exc:
@@ -302,7 +302,7 @@ class RequestCore:
         cookie = session.cookie
         set_cookie = self.should_set_cookie(session, sid, self.committed_data)  # type: ignore[arg-type]
         if set_cookie and cookie.fields.get("secure") and not self.is_secure():
-            _debug("not secured: no Set-Cookie for %s", sid)
+            debug("not secured: no Set-Cookie for %s", sid)
             set_cookie = False
         if not self.touched:
             if self.engine.lifecycle and self.touch_skipped(session, sid):
@@ -317,7 +317,7 @@ class RequestCore:
     def header(self, session: SessionCore) -> str | None:
         """The Set-Cookie line of a session whose cookie is due (`cookie_due`)."""
         sid: str = self.conn[self.engine.id_key]
-        _debug("set-cookie for session %s", sid)
+        debug("set-cookie for session %s", sid)
         return self.engine.set_cookie_line(sid, session.cookie)
 
     def is_loaded(self, session: SessionCore) -> bool:
@@ -335,7 +335,7 @@ class RequestCore:
             sid = self.should_destroy()
             if sid is not None:
                 self.destroyed = True
-                _debug("destroying session %s (unset)", sid)
+                debug("destroying session %s (unset)", sid)
                 try:
                     store.destroy(sid)
                 except Exception as exc:
@@ -346,7 +346,7 @@ class RequestCore:
         data: bytes = self.committed_data  # type: ignore[assignment]
         kept: Any = True  # False: the store says the session is gone
         if self.should_save(session, sid, data):
-            _debug("saving session %s", session.id)
+            debug("saving session %s", session.id)
             session.encoded = data
             loaded = self.is_loaded(session)
             try:
@@ -361,7 +361,7 @@ class RequestCore:
             if kept is not False:
                 self.saved_data = data
         elif not final and self.should_touch(sid):
-            _debug("touching session %s", sid)
+            debug("touching session %s", sid)
             session.encoded = data
             try:
                 kept = store.touch(sid, session)
@@ -382,7 +382,7 @@ class RequestCore:
             sid = self.should_destroy()
             if sid is not None:
                 self.destroyed = True
-                _debug("destroying session %s (unset)", sid)
+                debug("destroying session %s (unset)", sid)
                 try:
                     await engine.adestroy(sid)
                 except Exception as exc:
@@ -393,7 +393,7 @@ class RequestCore:
         data: bytes = self.committed_data  # type: ignore[assignment]
         kept: Any = True
         if self.should_save(session, sid, data):
-            _debug("saving session %s", session.id)
+            debug("saving session %s", session.id)
             session.encoded = data
             loaded = self.is_loaded(session)
             try:
@@ -408,7 +408,7 @@ class RequestCore:
             if kept is not False:
                 self.saved_data = data
         elif not final and self.should_touch(sid):
-            _debug("touching session %s", sid)
+            debug("touching session %s", sid)
             session.encoded = data
             try:
                 kept = await engine.atouch(sid, session)
@@ -457,7 +457,7 @@ class RequestCore:
         if self.engine.cache_headers and message["type"] != "websocket.accept":
             if line is None:
                 message = dict(message)
-            message["headers"] = cache_safe(list(message.get("headers", ())), _ASGI_WORDS)
+            message["headers"] = cache_safe(list(message.get("headers", ())), ASGI_WORDS)
         return message
 
     def start_response(
@@ -470,7 +470,7 @@ class RequestCore:
             if line is not None:
                 headers = [*headers, ("Set-Cookie", line)]
             if self.engine.cache_headers:
-                headers = cache_safe(list(headers), _WSGI_WORDS)
+                headers = cache_safe(list(headers), WSGI_WORDS)
         return self.respond(status, headers, exc_info)
 
 
@@ -480,59 +480,6 @@ def new_request(
     """``RequestCore(engine, conn, options, respond)``, as the middlewares make
     it: the compiled twin skips the type call and ``__init__``'s arguments."""
     return RequestCore(engine, conn, options, respond)
-
-
-def with_set_cookie(message: MutableMapping[str, Any], line: str) -> dict[str, Any]:
-    """An ASGI start message with a Set-Cookie header added (the app's is not changed)."""
-    message = dict(message)
-    message["headers"] = [*message.get("headers", ()), (b"set-cookie", line.encode("latin-1"))]
-    return message
-
-
-# What `cache_safe` reads and writes: the names to match (lower case), the
-# tokens, and the names to write; bytes for ASGI, str for WSGI.
-_ASGI_WORDS = (
-    b"vary", b"cache-control", b"set-cookie", b"cookie", b"*", b",",
-    b"Cookie", b"private", b"vary", b"cache-control",
-)  # fmt: skip
-_WSGI_WORDS = (
-    "vary", "cache-control", "set-cookie", "cookie", "*", ",",
-    "Cookie", "private", "Vary", "Cache-Control",
-)  # fmt: skip
-
-
-def cache_safe(headers: list[Any], words: tuple[Any, ...]) -> list[Any]:
-    """``headers`` (a list of the caller's, changed in place) made safe for
-    shared caches: Cookie merged into the first Vary header, or a ``Vary:
-    Cookie`` added (nothing when Vary names Cookie or is ``*``); and when a
-    Set-Cookie is sent and there is no Cache-Control, ``Cache-Control: private``."""
-    vary, control, set_cookie, cookie, star, comma, token, private, vary_out, control_out = words
-    vary_at = -1
-    varies = False
-    controlled = False
-    sets_cookie = False
-    for i, (name, value) in enumerate(headers):
-        name = name.lower()
-        if name == vary:
-            if vary_at < 0:
-                vary_at = i
-            for part in value.split(comma):
-                part = part.strip().lower()
-                if part == cookie or part == star:
-                    varies = True
-        elif name == control:
-            controlled = True
-        elif name == set_cookie:
-            sets_cookie = True
-    if not varies:
-        if vary_at < 0:
-            headers.append((vary_out, token))
-        else:
-            name, value = headers[vary_at]
-            headers[vary_at] = (name, value + comma + token if value.strip() else token)
-    if sets_cookie and not controlled:
-        headers.append((control_out, private))
-    return headers
 
 
 def release(conn: MutableMapping[str, Any] | None, key: str) -> None:
@@ -547,26 +494,6 @@ def release(conn: MutableMapping[str, Any] | None, key: str) -> None:
         session.state = None
 
 
-def gone(sid: str) -> None:
-    """A session the store no longer holds (destroyed or expired meanwhile, as
-    by a logout in another tab): nothing written, no Set-Cookie."""
-    logger.warning(
-        "session %s is no longer in the store (destroyed or expired meanwhile): "
-        "its changes are dropped and no cookie is set",
-        sid,
-    )
-
-
-def load_failed(exc: Exception) -> SessionError:
-    logger.error("cannot load session: store get() failed: %r", exc)
-    return store_error("get", exc)
-
-
-def store_failed(op: str, exc: Exception) -> SessionError:
-    logger.error("cannot store session: store %s() failed: %r", op, exc)
-    return store_error(op, exc)
-
-
 def _data(value: Any, name: str) -> bytes | None:
     # The compiled twin types the field (bytes or None): a wrong type is a
     # TypeError when set; here it is one where the field is used.
@@ -577,8 +504,3 @@ def _data(value: Any, name: str) -> bytes | None:
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _debug(msg: str, arg: Any) -> None:
-    if logger.isEnabledFor(logging.DEBUG):
-        logger.debug(msg, arg)

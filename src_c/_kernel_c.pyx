@@ -54,20 +54,10 @@ cdef inline object _new(object cls):
 # Read straight from the module's namespace: cheaper than getattr at each call.
 cdef dict _clock_namespace = _clock_module.__dict__
 
-cdef object _logger = logging.getLogger("fastsession")
-cdef object _DEBUG = logging.DEBUG
-# For _debugging(): the public ``level``/``parent`` attributes of our logger and
-# of the root logger, read from their instance dicts.
-cdef dict _logger_vars = vars(_logger)
-cdef object _root_logger = logging.getLogger()
-cdef dict _root_vars = vars(_root_logger)
-cdef bint _plain_logger = (
-    type(_logger).isEnabledFor is logging.Logger.isEnabledFor
-    and type(_logger).getEffectiveLevel is logging.Logger.getEffectiveLevel
-)
-
 # A flat dict as JSON and back (no pure module: its twin is orjson itself).
 include "_flat_json.pxi"
+include "_logs.pxi"
+include "_headers.pxi"
 include "_model.pxi"
 include "_sid.pxi"
 include "_memory.pxi"

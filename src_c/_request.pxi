@@ -10,17 +10,6 @@ EMPTY_DATA = b"{}"
 
 cdef bytes _EMPTY_DATA = EMPTY_DATA
 
-# What cache_safe reads and writes (see the pure twin): bytes for ASGI, str for WSGI.
-cdef tuple _ASGI_WORDS = (
-    b"vary", b"cache-control", b"set-cookie", b"cookie", b"*", b",",
-    b"Cookie", b"private", b"vary", b"cache-control",
-)
-cdef tuple _WSGI_WORDS = (
-    "vary", "cache-control", "set-cookie", "cookie", "*", ",",
-    "Cookie", "private", "Vary", "Cache-Control",
-)
-
-
 cdef inline bint _is_number(object value):
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
@@ -119,7 +108,7 @@ cdef class RequestCore:
         if record is None:
             return self.generate()
         if self.engine.lifecycle and self.outlived(record):
-            _debug("session %s outlived absolute_timeout: destroyed", sid)
+            debug("session %s outlived absolute_timeout: destroyed", sid)
             try:
                 self.engine.store.destroy(sid)
             except Exception as exc:
@@ -140,7 +129,7 @@ cdef class RequestCore:
         if record is None:
             return self.generate()
         if self.engine.lifecycle and self.outlived(record):
-            _debug("session %s outlived absolute_timeout: destroyed", sid)
+            debug("session %s outlived absolute_timeout: destroyed", sid)
             try:
                 await self.engine.adestroy(sid)
             except Exception as exc:
@@ -295,7 +284,7 @@ cdef class RequestCore:
         cookie = session.cookie
         cdef bint set_cookie = self.should_set_cookie(session, sid, self.committed_data)
         if set_cookie and cookie.fields.get("secure") and not self.is_secure():
-            _debug("not secured: no Set-Cookie for %s", sid)
+            debug("not secured: no Set-Cookie for %s", sid)
             set_cookie = False
         if not self.touched:
             if self.engine.lifecycle and self.touch_skipped(session, sid):
@@ -308,7 +297,7 @@ cdef class RequestCore:
 
     cpdef object header(self, SessionCore session):
         sid = _conn_item(self.conn, self.engine.id_key)
-        _debug("set-cookie for session %s", sid)
+        debug("set-cookie for session %s", sid)
         return self.engine.set_cookie_line(sid, session.cookie)
 
     cpdef bint is_loaded(self, SessionCore session) except -1:
@@ -321,7 +310,7 @@ cdef class RequestCore:
             sid = self.should_destroy()
             if sid is not None:
                 self.destroyed = True
-                _debug("destroying session %s (unset)", sid)
+                debug("destroying session %s (unset)", sid)
                 try:
                     store.destroy(sid)
                 except Exception as exc:
@@ -333,7 +322,7 @@ cdef class RequestCore:
         cdef bint loaded
         kept = True  # False: the store says the session is gone
         if self.should_save(session, sid, data):
-            _debug("saving session %s", session._id)
+            debug("saving session %s", session._id)
             session.encoded = data
             loaded = self.is_loaded(session)
             try:
@@ -348,7 +337,7 @@ cdef class RequestCore:
             if kept is not False:
                 self.saved_data = data
         elif not final and self.should_touch(sid):
-            _debug("touching session %s", sid)
+            debug("touching session %s", sid)
             session.encoded = data
             try:
                 kept = store.touch(sid, session)
@@ -368,7 +357,7 @@ cdef class RequestCore:
             sid = self.should_destroy()
             if sid is not None:
                 self.destroyed = True
-                _debug("destroying session %s (unset)", sid)
+                debug("destroying session %s (unset)", sid)
                 try:
                     await engine.adestroy(sid)
                 except Exception as exc:
@@ -380,7 +369,7 @@ cdef class RequestCore:
         cdef bint loaded
         kept = True
         if self.should_save(session, sid, data):
-            _debug("saving session %s", session._id)
+            debug("saving session %s", session._id)
             session.encoded = data
             loaded = self.is_loaded(session)
             try:
@@ -395,7 +384,7 @@ cdef class RequestCore:
             if kept is not False:
                 self.saved_data = data
         elif not final and self.should_touch(sid):
-            _debug("touching session %s", sid)
+            debug("touching session %s", sid)
             session.encoded = data
             try:
                 kept = await engine.atouch(sid, session)
@@ -466,103 +455,8 @@ def new_request(EngineCore engine not None, conn, options, respond):
     return request
 
 
-cdef inline dict _copy(object message):
-    # dict(message), without the call through the type for a plain dict.
-    return PyDict_Copy(message) if type(message) is dict else dict(message)
-
-
-cpdef dict with_set_cookie(object message, str line):
-    """An ASGI start message with a Set-Cookie header added."""
-    cdef dict out = _copy(message)
-    out["headers"] = [*out.get("headers", ()), (b"set-cookie", line.encode("latin-1"))]
-    return out
-
-
-cpdef list cache_safe(list headers, tuple words):
-    """``headers`` (changed in place) made safe for shared caches: Vary: Cookie,
-    and Cache-Control: private beside a Set-Cookie when there is none."""
-    vary, control, set_cookie, cookie, star, comma, token, private, vary_out, control_out = words
-    cdef Py_ssize_t vary_at = -1
-    cdef Py_ssize_t i, n
-    cdef bint varies = False
-    cdef bint controlled = False
-    cdef bint sets_cookie = False
-    for i in range(len(headers)):
-        name, value = headers[i]
-        n = len(name)
-        if n != 4 and n != 10 and n != 13:
-            continue  # not vary, set-cookie or cache-control: not lowered (lower() keeps
-                      # the length of the names it could make equal to them)
-        name = name.lower()
-        if name == vary:
-            if vary_at < 0:
-                vary_at = i
-            for part in value.split(comma):
-                part = part.strip().lower()
-                if part == cookie or part == star:
-                    varies = True
-        elif name == control:
-            controlled = True
-        elif name == set_cookie:
-            sets_cookie = True
-    if not varies:
-        if vary_at < 0:
-            headers.append((vary_out, token))
-        else:
-            name, value = headers[vary_at]
-            headers[vary_at] = (name, value + comma + token if value.strip() else token)
-    if sets_cookie and not controlled:
-        headers.append((control_out, private))
-    return headers
-
-
 cpdef release(object conn, str key):
     """Unbind the request's session from its request once the request is over."""
     session = _conn_get(conn, key) if conn is not None else None
     if isinstance(session, SessionCore):
         (<SessionCore>session).state = None
-
-
-cdef void gone(object sid) except *:
-    _logger.warning(
-        "session %s is no longer in the store (destroyed or expired meanwhile): "
-        "its changes are dropped and no cookie is set",
-        sid,
-    )
-
-
-cdef object load_failed(object exc):
-    _logger.error("cannot load session: store get() failed: %r", exc)
-    return store_error("get", exc)
-
-
-cdef object store_failed(str op, object exc):
-    _logger.error("cannot store session: store %s() failed: %r", op, exc)
-    return store_error(op, exc)
-
-
-cdef inline void _debug(str msg, object arg) except *:
-    if _debugging():
-        _logger.debug(msg, arg)
-
-
-cdef bint _debugging() except -1:
-    """``logger.isEnabledFor(DEBUG)``, as the pure twin asks it.
-
-    Its usual answer, no, is found without a Python-level call: when the
-    effective level (Logger.getEffectiveLevel: the logger's own ``level``, or at
-    NOTSET its parent's, here the root's) is above DEBUG, isEnabledFor is False
-    whatever else it checks. Any other case asks the logger.
-    """
-    cdef PyObject *level
-    cdef PyObject *parent
-    if _plain_logger:
-        level = PyDict_GetItemWithError(_logger_vars, "level")
-        if level != NULL and type(<object>level) is int and <object>level == 0:
-            parent = PyDict_GetItemWithError(_logger_vars, "parent")
-            level = NULL
-            if parent != NULL and <object>parent is _root_logger:
-                level = PyDict_GetItemWithError(_root_vars, "level")
-        if level != NULL and type(<object>level) is int and <object>level > 10:
-            return False
-    return _logger.isEnabledFor(_DEBUG)

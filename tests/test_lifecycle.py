@@ -409,12 +409,12 @@ _VALUES = st.sampled_from(["", "*", "Cookie", "cookie", "Accept, Origin", "a=1",
 @settings(max_examples=200, deadline=None)
 @given(headers=st.lists(st.tuples(_NAMES, _VALUES), max_size=6), asgi=st.booleans())
 def test_cache_safe_property(impl: Impl, headers: list[tuple[str, str]], asgi: bool) -> None:
-    from fastsession import _request_py
+    from fastsession import _headers_py
 
-    words = _request_py._ASGI_WORDS if asgi else _request_py._WSGI_WORDS
+    words = _headers_py.ASGI_WORDS if asgi else _headers_py.WSGI_WORDS
     given_ = [(k.lower().encode(), v.encode()) for k, v in headers] if asgi else list(headers)
     out = impl.cache_safe(list(given_), words)
-    assert out == _request_py.cache_safe(list(given_), words)  # the twins agree
+    assert out == _headers_py.cache_safe(list(given_), words)  # the twins agree
     text = [(k.decode(), v.decode()) if asgi else (k, v) for k, v in out]
     headers = [(k.lower(), v) for k, v in headers] if asgi else headers
 
