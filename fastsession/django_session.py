@@ -236,8 +236,16 @@ class DjangoSession:
             raise store_error(op, exc) from exc
 
     def save(self, must_create: bool = False) -> None:
-        """Write the session to the store now (``must_create`` is accepted and ignored)."""
-        self._call("set", *self._saving())
+        """Write the session to the store now (``must_create`` is accepted and ignored).
+
+        A session loaded in this request is written only while it is still
+        stored (the store's ``replace``): gone (a logout in another tab), nothing
+        is written and Django's ``SessionInterrupted`` is raised, as Django's own
+        backends do when the session was deleted before the request completed.
+        """
+        op, previous = self._op(), self._request.saved_data
+        if self._call(op, *self._saving()) is False:
+            self._interrupted(previous)
 
     def create(self) -> None:
         """A new stored session with empty data (a new key if this one is stored)."""
@@ -281,7 +289,10 @@ class DjangoSession:
 
     async def _acall(self, op: str, *args: Any) -> Any:
         engine = self._request.engine
-        method = {"get": engine.aget, "set": engine.aset, "destroy": engine.adestroy}[op]
+        method = {
+            "get": engine.aget, "set": engine.aset, "replace": engine.areplace,
+            "destroy": engine.adestroy,
+        }[op]  # fmt: skip
         try:
             return await method(*args)
         except FileNotFoundError:
@@ -290,7 +301,9 @@ class DjangoSession:
             raise store_error(op, exc) from exc
 
     async def asave(self, must_create: bool = False) -> None:
-        await self._acall("set", *self._saving())
+        op, previous = self._op(), self._request.saved_data
+        if await self._acall(op, *self._saving()) is False:
+            self._interrupted(previous)
 
     async def acreate(self) -> None:
         self._creating()
@@ -376,6 +389,19 @@ class DjangoSession:
 
     # -- what the store methods do to the request -------------------------------------------
 
+    def _op(self) -> str:
+        """``replace`` for a session this request loaded, ``set`` for one it made."""
+        return "replace" if self._request.is_loaded(self.fastsession) else "set"
+
+    def _interrupted(self, previous: bytes | None) -> None:
+        from django.contrib.sessions.exceptions import SessionInterrupted
+
+        # Nothing was written; the end of the request finds the session gone too.
+        self._request.saved_data = previous
+        raise SessionInterrupted(
+            f"session {self.fastsession.id!r} was deleted before the request completed"
+        )
+
     def _saving(self) -> tuple[str, Session | AsyncSession]:
         """The request told that this data is what the store will hold."""
         session = self.fastsession
@@ -417,7 +443,7 @@ class DjangoSession:
         self.expiry_set = False
 
 
-_CALLER = {"set": "save", "get": "load", "destroy": "flush"}
+_CALLER = {"set": "save", "replace": "save", "get": "load", "destroy": "flush"}
 
 
 def _in_event_loop() -> bool:

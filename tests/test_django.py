@@ -378,6 +378,20 @@ def test_get_session_is_request_session_typed() -> None:
     assert seen == [request.session] and seen[0].fastsession.cookie.max_age is not None
 
 
+@pytest.mark.parametrize("path", ["/save-after-logout", "/asave-after-logout"])
+def test_an_explicit_save_after_a_logout_elsewhere_is_interrupted(
+    store: MemoryStore, path: str
+) -> None:
+    client = Client()
+    body(client.get("/counter"))
+    sid = sid_of(client)
+    response = client.get(path)
+    # Nothing written: the session stays gone, its late change dropped, no cookie for it.
+    assert body(response) == {"session_key": sid, "interrupted": True}
+    assert record(store, sid) is None
+    assert NAME not in response.cookies
+
+
 def test_genid_and_a_cookie_factory_are_given_the_django_request(store: MemoryStore) -> None:
     seen: list[str] = []
 

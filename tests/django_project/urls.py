@@ -23,4 +23,6 @@ urlpatterns = [
     path("interop/<str:side>/login", views.interop_login),
     path("interop/<str:side>/logout", views.interop_logout),
     path("boom", views.boom),
+    path("save-after-logout", views.save_after_logout),
+    path("asave-after-logout", views.asave_after_logout),
 ]

@@ -7,7 +7,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
+from django.contrib.sessions.exceptions import SessionInterrupted
 from django.contrib.auth import aauthenticate, alogin, alogout, authenticate, login, logout
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
@@ -35,6 +37,32 @@ async def acounter(request: HttpRequest) -> JsonResponse:
     session: Any = request.session
     await session.aset("views", (await session.aget("views", 0)) + 1)
     return _state(request, views=await session.aget("views"))
+
+
+def save_after_logout(request: HttpRequest) -> JsonResponse:
+    """A logout in another tab (the store's destroy) lands while this request
+    runs; its explicit save must not bring the session back."""
+    session: Any = request.session
+    key = session.session_key
+    settings.FASTSESSION["store"].destroy(key)
+    session["late"] = True
+    try:
+        session.save()
+    except SessionInterrupted:
+        return JsonResponse({"session_key": key, "interrupted": True})
+    return JsonResponse({"session_key": key, "interrupted": False})
+
+
+async def asave_after_logout(request: HttpRequest) -> JsonResponse:
+    session: Any = request.session
+    key = session.session_key
+    settings.FASTSESSION["store"].destroy(key)
+    await session.aset("late", True)
+    try:
+        await session.asave()
+    except SessionInterrupted:
+        return JsonResponse({"session_key": key, "interrupted": True})
+    return JsonResponse({"session_key": key, "interrupted": False})
 
 
 @csrf_exempt
