@@ -93,5 +93,5 @@ class Draw:
         return "".join(self.pick(SPECIALS) for _ in range(self.below(6)))
 
     def size(self) -> int:
-        """A repeat count, now and then a huge one."""
-        return self.pick([0, 1, 2, 3, 7, 64, 1000, 5000, 70000])
+        """A repeat count, now and then a large one (a huge header is 16 times that)."""
+        return self.pick([0, 1, 2, 3, 7, 64, 300, 1000, 5000])

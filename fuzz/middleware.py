@@ -21,7 +21,10 @@ from __future__ import annotations
 
 import asyncio
 import io
+import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -79,7 +82,6 @@ class Twin:
 
     def __init__(self, on: Stack) -> None:
         self.on = on
-        on.clock.now = lambda: NOW
         self.counter = 0
         self.action: tuple[str, Any] = ("noop", None)
         self.seen: Any = None
@@ -141,7 +143,7 @@ class Twin:
         app = self.apps[kind, config]
         self.seen = None
         if kind == "asgi":
-            return asyncio.run(self._asgi(app, path, headers))
+            return _LOOP.run_until_complete(self._asgi(app, path, headers))
         return self._wsgi(app, path, headers)
 
     async def _asgi(self, app: Any, path: str, headers: list[tuple[bytes, bytes]]) -> Outcome:
@@ -212,6 +214,40 @@ class Twin:
         return Outcome(int(status.split()[0]), lines, self.seen)
 
 
+class _Errors(logging.Handler):
+    """What the package logs at ERROR or above: a fault, never due for a client's bytes."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+_LOOP = asyncio.new_event_loop()  # one loop for every request: a new one costs more
+ERRORS = _Errors()
+
+
+@contextmanager
+def _frozen_and_watched(pair: tuple[Twin, Twin]) -> Iterator[None]:
+    """Both copies' clocks stopped at NOW and their log's errors collected, then as before."""
+    log = logging.getLogger("fastsession")
+    clocks = [(twin.on.clock, twin.on.clock.now) for twin in pair]
+    propagate = log.propagate
+    ERRORS.records.clear()
+    log.addHandler(ERRORS)
+    log.propagate = False  # the Secure-over-http warning, said once, is expected here
+    for clock, _ in clocks:
+        clock.now = lambda: NOW
+    try:
+        yield
+    finally:
+        for clock, now in clocks:
+            clock.now = now
+        log.removeHandler(ERRORS)
+        log.propagate = propagate
+
 _TWINS: dict[str, Twin] = {}
 
 
@@ -267,6 +303,24 @@ def expected(
     return True, LEGIT if loaded else None, sends
 
 
+def _one(
+    twin: Twin, kind: str, config: int, path: str, headers: Any, action: str, value: Any
+) -> tuple[Outcome, Outcome | None]:
+    # The seeded session, as a first request wrote it.
+    twin.counter = 0
+    twin.action = ("write", SEEDED)
+    seed = twin.request(kind, config, "/app", [(b"x-forwarded-proto", b"https")])
+    check(seed.seen is not None and seed.seen[0] == LEGIT, "seeding failed", seed)
+    twin.action = (action, value)
+    outcome = twin.request(kind, config, path, headers)
+    follow = None
+    if action == "write" and outcome.set_cookie:
+        cookie = outcome.set_cookie[0].split(";", 1)[0].encode("latin-1")
+        twin.action = ("noop", None)
+        follow = twin.request(kind, config, "/app", [(b"cookie", cookie)])
+    return outcome, follow
+
+
 def fuzz_middleware(kind: str, data: bytes) -> None:
     d = Draw(data)
     config = d.below(len(CONFIGS))
@@ -276,24 +330,15 @@ def fuzz_middleware(kind: str, data: bytes) -> None:
     action = d.pick(ACTIONS)
     value = {d.pick(["k", "Cookie", "", "é", "\x00", "user"]): odd_value(d) for _ in range(3)}
     outcomes = []
-    for twin in twins():
-        # The seeded session, as a first request wrote it.
-        twin.counter = 0
-        twin.action = ("write", SEEDED)
-        seed = twin.request(kind, config, "/app", [(b"x-forwarded-proto", b"https")])
-        check(seed.seen is not None and seed.seen[0] == LEGIT, "seeding failed", seed)
-        twin.action = (action, value)
-        outcome = twin.request(kind, config, path, headers)
-        follow = None
-        if action == "write" and outcome.set_cookie:
-            cookie = outcome.set_cookie[0].split(";", 1)[0].encode("latin-1")
-            twin.action = ("noop", None)
-            follow = twin.request(kind, config, "/app", [(b"cookie", cookie)])
-        outcomes.append((outcome, follow))
+    with _frozen_and_watched(twins()):
+        for twin in twins():
+            outcomes.append(_one(twin, kind, config, path, headers, action, value))
     (c, c_follow), (py, py_follow) = outcomes
     check(c == py and c_follow == py_follow, "the twins differ", kind, config, path, headers,
           action, value, outcomes)
     check(c.status == 200, "an error for a client's request", c, headers)
+    logged = [r.getMessage() for r in ERRORS.records]
+    check(not logged, "an error logged for a client's request", headers, logged)
     has_session, sid, sends = expected(kind, config, path, headers, action)
     check((c.seen is not None) == has_session, "session present or not", path, c, config)
     if c.seen is not None:

@@ -129,6 +129,7 @@ def atheris_child(name: str, seconds: float, runs: int) -> None:
         fn = targets()[name]
     work = Path(tempfile.mkdtemp(prefix=f"fuzz-{name}-"))
     CRASHES.mkdir(exist_ok=True)
+    (CORPUS / name).mkdir(parents=True, exist_ok=True)
     args = [
         sys.argv[0],
         f"-max_total_time={max(1, int(seconds))}",

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Build the compiled kernels with AddressSanitizer and UndefinedBehaviorSanitizer
+# in a temporary copy of the tree (the in-place build is left alone), then run the
+# kernel tests and a short fuzz under them. Fails on any sanitizer report.
+#
+#   bash scripts/build_sanitized.sh            # fuzz budget 30 s
+#   FUZZ_SECONDS=120 bash scripts/build_sanitized.sh
+#   KEEP=1 bash scripts/build_sanitized.sh     # keep the copy (its path is printed)
+#
+# Needs gcc with libasan/libubsan (Debian: gcc, libasan8, libubsan1) and the
+# test extras installed in the Python that runs it (an active venv).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+PY=${PYTHON:-python}
+FUZZ_SECONDS=${FUZZ_SECONDS:-30}
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/fastsession-asan.XXXXXX")
+cleanup() { [ -n "${KEEP:-}" ] && echo "kept $WORK" || rm -rf "$WORK"; }
+trap cleanup EXIT
+
+echo "== copy of the tree in $WORK"
+# Tracked and new files, none of the in-place build's products.
+git ls-files -z --cached --others --exclude-standard | tar -C "$ROOT" --null -T - -cf - \
+  | tar -C "$WORK" -xf -
+cd "$WORK"
+find fastsession -name '*.so' -delete
+
+echo "== build with -fsanitize=address,undefined"
+SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
+# -O1 -g: readable stacks; later flags win over setup's -O3.
+CC=${CC:-gcc} CFLAGS="$SAN -O1 -g" LDFLAGS="$SAN" "$PY" scripts/build_inplace.py >build.log 2>&1 \
+  || { tail -50 build.log; exit 1; }
+
+LIBASAN=$(${CC:-gcc} -print-file-name=libasan.so)
+[ -e "$LIBASAN" ] || { echo "libasan not found ($LIBASAN)" >&2; exit 1; }
+export LD_PRELOAD=$LIBASAN
+# CPython leaks by design at exit; every other report stops the run.
+export ASAN_OPTIONS=detect_leaks=0:abort_on_error=0:halt_on_error=1:exitcode=86
+export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:exitcode=87
+# Objects straight from malloc, so ASan sees their bounds (pymalloc pools hide them).
+export PYTHONMALLOC=malloc
+export PYTHONPATH=$WORK FASTSESSION_REQUIRE_EXTENSIONS=1
+unset FASTSESSION_NO_EXTENSIONS
+
+"$PY" - <<EOF
+import fastsession._kernel_c as k, fastsession._speedups as s
+assert k.__file__.startswith("$WORK"), k.__file__
+assert s.EXTENSIONS, s.REASON
+print("sanitized kernels:", k.__file__)
+EOF
+
+LOG=$WORK/sanitizer.log
+run() {
+  # Output kept for the report check below; a sanitizer stop is a non-zero exit.
+  "$@" 2>&1 | tee -a "$LOG"
+  return "${PIPESTATUS[0]}"
+}
+
+echo "== kernel tests under the sanitizers"
+run "$PY" -m pytest -q -p no:cacheprovider -x \
+  tests/test_kernel.py tests/test_kernel_fast_paths.py tests/test_kernel_middleware.py \
+  tests/test_kernel_properties.py tests/test_kernel_request.py tests/test_cookies.py \
+  tests/test_signing.py tests/test_lru.py tests/test_lru_properties.py tests/test_sha256.py \
+  tests/test_dates.py tests/test_speedups.py tests/test_parity.py tests/test_fuzz_regressions.py
+
+echo "== fuzz for ${FUZZ_SECONDS} s under the sanitizers"
+run "$PY" scripts/fuzz.py --engine hypothesis --seconds "$FUZZ_SECONDS"
+
+if grep -E "ERROR: AddressSanitizer|runtime error:|SUMMARY: (Address|UndefinedBehavior)Sanitizer" \
+  "$LOG" >/dev/null; then
+  echo "sanitizer reports found (see above)" >&2
+  exit 1
+fi
+echo "no sanitizer reports"
