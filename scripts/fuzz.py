@@ -84,7 +84,8 @@ def run_hypothesis(name: str, fn: Callable[[bytes], None], seconds: float, runs:
     inputs = st.one_of(
         st.binary(max_size=2048),
         st.tuples(
-            st.sampled_from(corpus), st.lists(st.tuples(st.integers(0, 4096), st.binary(max_size=8)))
+            st.sampled_from(corpus),
+            st.lists(st.tuples(st.integers(0, 4096), st.binary(max_size=8))),
         ).map(mutate),
     )
     failing: list[bytes] = []
