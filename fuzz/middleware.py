@@ -56,13 +56,16 @@ def odd_value(d: Draw, depth: int = 0) -> Any:
     if kind == 0:
         return d.text(30).encode("utf-8", "replace").decode("utf-8", "replace")
     if kind == 1:
-        return d.pick([0, -1, 2**53, -(2**63), 2**63 - 1, 10**18, 123456789012345678])
+        # Around the flat record reader's limits (18 digits) and int64's.
+        return d.pick([0, -1, 2**53, -(2**63), 2**63 - 1, 10**18, 10**18 - 1, -(10**18) + 1,
+                       123456789012345678, 1234567890123456789])
     if kind == 2:
         return d.pick([0.5, -0.0, 1e300, 5e-324, 1e21, 1.7976931348623157e308])
     if kind == 3:
         return d.pick([None, True, False])
     if kind == 4:
-        return d.pick(["", "\x00", "\r\n", "\u2028", "}", '"', "\\", "cookie", "é" * 1000])
+        return d.pick(["", "\x00", "\r\n", "\u2028", "}", '"', "\\", "cookie", "é" * 1000,
+                       "\x7f", "\ud7ff\ue000", "\U0010ffff", '{"cookie":1}', "\\u00e9"])
     if kind == 5:
         return "x" * d.size()
     if kind == 6:

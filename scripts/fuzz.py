@@ -93,7 +93,7 @@ def run_hypothesis(name: str, fn: Callable[[bytes], None], seconds: float, runs:
     @settings(
         database=None,
         deadline=None,
-        max_examples=200,
+        max_examples=50,  # a short call: the budget is checked between calls
         phases=[Phase.generate, Phase.shrink],
         suppress_health_check=list(HealthCheck),
         derandomize=False,
