@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from .draw import Draw
-from .kernels import ROTATED, SECRET, check, cookie_header, expected_sid
+from .kernels import ROTATED, SECRET, check, cookie_header, expected_sid, signed_cookie
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from kernel_stacks import Stack, stack  # noqa: E402
@@ -38,11 +38,14 @@ from kernel_stacks import Stack, stack  # noqa: E402
 LEGIT = "legit-session-id"
 SEEDED = {"user": "alice", "n": 1}
 NOW = 1893456000.0
-# Each config: the cookie option, whether its cookie is persistent, and its path.
-CONFIGS = [
-    ({}, False, "/"),
-    ({"secure": True, "max_age": 3600}, True, "/"),
-    ({"path": "/app", "same_site": "strict", "max_age": 60}, True, "/app"),
+# Each config: the cookie option, the other options, whether the cookie is
+# persistent, and its path.
+CONFIGS: list[tuple[dict[str, Any], dict[str, bool], bool, str]] = [
+    ({}, {}, False, "/"),
+    ({"secure": True, "max_age": 3600}, {}, True, "/"),
+    ({"path": "/app", "same_site": "strict", "max_age": 60}, {}, True, "/app"),
+    ({"secure": True}, {"rolling": True, "save_uninitialized": True}, False, "/"),
+    ({"max_age": 10}, {"rolling": True, "resave": True, "unset": "destroy"}, True, "/"),
 ]
 ACTIONS = ["noop", "write", "regenerate", "destroy", "unset"]
 _JS_SPACE = (
@@ -90,9 +93,11 @@ class Twin:
         self.seen: Any = None
         self.apps: dict[tuple[str, int], Any] = {}
         for kind in ("asgi", "wsgi"):
-            for index, (cookie, _, _) in enumerate(CONFIGS):
+            for index, (cookie, flags, _, _) in enumerate(CONFIGS):
                 store = on.memory.MemoryStore()
-                options = dict(secret=[SECRET, ROTATED], store=store, genid=self.genid, proxy=True)
+                options = dict(
+                    secret=[SECRET, ROTATED], store=store, genid=self.genid, proxy=True, **flags
+                )
                 if kind == "asgi":
                     app = on.fastsession.SessionMiddleware(self.asgi_app, cookie=cookie, **options)
                 else:
@@ -262,6 +267,9 @@ def twins() -> tuple[Twin, Twin]:
 
 def hostile_headers(d: Draw) -> list[tuple[bytes, bytes]]:
     headers: list[tuple[bytes, bytes]] = []
+    if d.below(3) == 1:  # a third of the requests lead with the good cookie (and may load)
+        good = "connect.sid=" + signed_cookie(LEGIT, d.pick([SECRET, ROTATED])).replace(":", "%3A")
+        headers.append((b"cookie", good.encode()))
     for _ in range(d.below(6)):
         kind = d.below(6)
         if kind <= 1:
@@ -275,6 +283,8 @@ def hostile_headers(d: Draw) -> list[tuple[bytes, bytes]]:
             headers.append((d.raw(12).lower(), d.raw(40)))
         elif kind == 4:
             headers.append((b"x-huge", b"a" * d.size() * 16))
+            # ... and as many Cookie headers, one cookie each (a server may pass them apart).
+            headers.extend((b"cookie", b"c%d=%d" % (i, i)) for i in range(d.size()))
         else:
             headers.append((d.pick([b"cookie", b"x-forwarded-proto"]), d.raw(64)))
     return headers
@@ -284,7 +294,7 @@ def expected(
     kind: str, config: int, path: str, headers: list[tuple[bytes, bytes]], action: str
 ) -> tuple[bool, str | None, bool]:
     """(has a session, the id loaded or None, Set-Cookie sent) as express decides."""
-    _, persistent, prefix = CONFIGS[config]
+    cookie, flags, persistent, prefix = CONFIGS[config]
     if kind == "wsgi":
         path = path.encode("utf-8", "surrogatepass").decode("latin-1")
     if not (path or "/").startswith(prefix):
@@ -294,15 +304,19 @@ def expected(
     loaded = sid == LEGIT
     protos = [v.decode("latin-1") for k, v in headers if k == b"x-forwarded-proto"]
     proto = protos[0] if kind == "asgi" and protos else ", ".join(protos)
-    secure_ok = not CONFIGS[config][0].get("secure") or (
+    secure_ok = not cookie.get("secure") or (
         proto.split(",", 1)[0].lower().strip(_JS_SPACE) == "https"
     )
-    if action in ("noop", "destroy", "unset"):
+    # express's shouldSetCookie, then the Secure check (section 6 of the spec).
+    if action in ("destroy", "unset"):
         sends = False
-    elif action == "regenerate" or not loaded:
-        sends = secure_ok
+    elif action == "regenerate":
+        sends = True
+    elif not loaded:
+        sends = flags.get("save_uninitialized", False) or action == "write"
     else:
-        sends = persistent and secure_ok
+        sends = flags.get("rolling", False) or (persistent and action == "write")
+    sends = sends and secure_ok
     return True, LEGIT if loaded else None, sends
 
 
@@ -317,20 +331,24 @@ def _one(
     twin.action = (action, value)
     outcome = twin.request(kind, config, path, headers)
     follow = None
+    twin.action = ("noop", None)
     if action == "write" and outcome.set_cookie:
         cookie = outcome.set_cookie[0].split(";", 1)[0].encode("latin-1")
-        twin.action = ("noop", None)
         follow = twin.request(kind, config, "/app", [(b"cookie", cookie)])
+    elif action in ("destroy", "unset", "regenerate"):
+        # Is the seeded session still there?
+        good = "connect.sid=" + signed_cookie(LEGIT).replace(":", "%3A")
+        follow = twin.request(kind, config, "/app", [(b"cookie", good.encode())])
     return outcome, follow
 
 
 def fuzz_middleware(kind: str, data: bytes) -> None:
     d = Draw(data)
     config = d.below(len(CONFIGS))
+    action = d.pick(ACTIONS)
     path = d.pick(["/", "", "/app", "/app/x", "/application", "/App", "//", "/%2F", "/é",
                    "/\x00", "/a b", "/\ud800", d.text(20)])
     headers = hostile_headers(d)
-    action = d.pick(ACTIONS)
     value = {d.pick(["k", "Cookie", "", "é", "\x00", "user"]): odd_value(d) for _ in range(3)}
     outcomes = []
     with _frozen_and_watched(twins()):
@@ -352,9 +370,18 @@ def fuzz_middleware(kind: str, data: bytes) -> None:
                   headers, c)
     check(bool(c.set_cookie) == sends, "Set-Cookie where express sends none" if not sends
           else "no Set-Cookie where express sends one", kind, config, path, headers, action, c)
-    if c_follow is not None:
+    if c_follow is not None and action == "write":
         check(c_follow.seen is not None and c_follow.seen[1] == {**(SEEDED if sid else {}),
               **value}, "written data did not come back", value, c_follow)
+    elif c_follow is not None:
+        gone = sid is not None and (
+            action != "unset" or CONFIGS[config][1].get("unset") == "destroy"
+        )
+        if gone:  # a new, empty session now
+            ok = c_follow.seen is not None and c_follow.seen[0] != LEGIT and not c_follow.seen[1]
+        else:
+            ok = c_follow.seen == (LEGIT, SEEDED)
+        check(ok, "the session outlived its end, or was lost", action, config, gone, c_follow)
 
 
 def fuzz_asgi(data: bytes) -> None:
