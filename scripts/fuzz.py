@@ -128,6 +128,10 @@ def atheris_child(name: str, seconds: float, runs: int) -> None:
 
     with atheris.instrument_imports(include=["fastsession", "fuzz"]):
         fn = targets()[name]
+        if name in ("asgi", "wsgi"):
+            from fuzz import middleware
+
+            middleware.twins()  # the pure copy of the package is imported here: instrumented
     work = Path(tempfile.mkdtemp(prefix=f"fuzz-{name}-"))
     CRASHES.mkdir(exist_ok=True)
     (CORPUS / name).mkdir(parents=True, exist_ok=True)
