@@ -1,0 +1,1 @@
+"""Fuzz targets: see scripts/fuzz.py."""
