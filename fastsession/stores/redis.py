@@ -283,41 +283,30 @@ class RedisStore(_RedisStoreBase, Store):
 
     @forgets
     def set(self, sid: str, session: StorableSession) -> None:
-        ttl = self._ttl_for(session)
-        key = self._key(sid)
-        try:
-            if ttl <= 0:
-                self.client.delete(key)
-            elif self.user_key is not None:
-                pipe = self.client.pipeline(transaction=False)
-                pipe.set(key, self._dump(session), ex=None if self.disable_ttl else ttl)
-                self._index(pipe, sid, session, ttl)
-                pipe.execute()
-            elif self.disable_ttl:
-                self.client.set(key, self._dump(session))
-            else:
-                self.client.set(key, self._dump(session), ex=ttl)
-        except self._errors as exc:
-            raise self._fail("DEL" if ttl <= 0 else "SET", exc) from exc
+        self._write(sid, session, xx=False)
 
     @forgets
     def replace(self, sid: str, session: StorableSession) -> bool:
         """`set` only if the key exists (``SET ... XX``): False when the session is gone."""
+        return self._write(sid, session, xx=True)
+
+    def _write(self, sid: str, session: StorableSession, *, xx: bool) -> bool:
+        """``SET`` (with ``xx``, only over an existing key) under connect-redis's TTL
+        rule, a TTL of 0 or less deleting the key: whether a key was written (deleted)."""
         ttl = self._ttl_for(session)
         key = self._key(sid)
+        ex = None if self.disable_ttl else ttl
         try:
             if ttl <= 0:
                 return bool(self.client.delete(key))
             if self.user_key is not None:
-                # An index entry queued for a session found gone is stale, and
+                # An index entry queued for a session found gone (xx) is stale, and
                 # dropped when its user's set is read.
                 pipe = self.client.pipeline(transaction=False)
-                pipe.set(key, self._dump(session), ex=None if self.disable_ttl else ttl, xx=True)
+                pipe.set(key, self._dump(session), ex=ex, xx=xx)
                 self._index(pipe, sid, session, ttl)
                 return bool(pipe.execute()[0])
-            if self.disable_ttl:
-                return bool(self.client.set(key, self._dump(session), xx=True))
-            return bool(self.client.set(key, self._dump(session), ex=ttl, xx=True))
+            return bool(self.client.set(key, self._dump(session), ex=ex, xx=xx))
         except self._errors as exc:
             raise self._fail("DEL" if ttl <= 0 else "SET", exc) from exc
 
@@ -441,41 +430,30 @@ class AsyncRedisStore(_RedisStoreBase, AsyncStore):
 
     @aforgets
     async def set(self, sid: str, session: StorableSession) -> None:
-        ttl = self._ttl_for(session)
-        key = self._key(sid)
-        try:
-            if ttl <= 0:
-                await self.client.delete(key)
-            elif self.user_key is not None:
-                pipe = self.client.pipeline(transaction=False)
-                pipe.set(key, self._dump(session), ex=None if self.disable_ttl else ttl)
-                self._index(pipe, sid, session, ttl)
-                await pipe.execute()
-            elif self.disable_ttl:
-                await self.client.set(key, self._dump(session))
-            else:
-                await self.client.set(key, self._dump(session), ex=ttl)
-        except self._errors as exc:
-            raise self._fail("DEL" if ttl <= 0 else "SET", exc) from exc
+        await self._write(sid, session, xx=False)
 
     @aforgets
     async def replace(self, sid: str, session: StorableSession) -> bool:
         """`set` only if the key exists (``SET ... XX``): False when the session is gone."""
+        return await self._write(sid, session, xx=True)
+
+    async def _write(self, sid: str, session: StorableSession, *, xx: bool) -> bool:
+        """``SET`` (with ``xx``, only over an existing key) under connect-redis's TTL
+        rule, a TTL of 0 or less deleting the key: whether a key was written (deleted)."""
         ttl = self._ttl_for(session)
         key = self._key(sid)
+        ex = None if self.disable_ttl else ttl
         try:
             if ttl <= 0:
                 return bool(await self.client.delete(key))
             if self.user_key is not None:
-                # An index entry queued for a session found gone is stale, and
+                # An index entry queued for a session found gone (xx) is stale, and
                 # dropped when its user's set is read.
                 pipe = self.client.pipeline(transaction=False)
-                pipe.set(key, self._dump(session), ex=None if self.disable_ttl else ttl, xx=True)
+                pipe.set(key, self._dump(session), ex=ex, xx=xx)
                 self._index(pipe, sid, session, ttl)
                 return bool((await pipe.execute())[0])
-            if self.disable_ttl:
-                return bool(await self.client.set(key, self._dump(session), xx=True))
-            return bool(await self.client.set(key, self._dump(session), ex=ttl, xx=True))
+            return bool(await self.client.set(key, self._dump(session), ex=ex, xx=xx))
         except self._errors as exc:
             raise self._fail("DEL" if ttl <= 0 else "SET", exc) from exc
 
