@@ -126,28 +126,7 @@ class LRUCache:
             self._notify(victims)
 
     def touch(self, key: str, deadline: float) -> bool:
-        deadline = float(deadline)
-        if deadline != deadline:
-            raise ValueError(_NAN_DEADLINE)
-        clock = self._clock
-        now = _clock.now() if clock is None else clock()
-        with self._lock:
-            entry = self._data.get(key)
-            if entry is None:
-                return False
-            alive = entry[1] > now
-            if alive:
-                self._data[key] = (entry[0], deadline)
-                self._data.move_to_end(key)
-                victims = self._make_room(key, now)
-            else:
-                del self._data[key]
-        if not alive:
-            self._expired(key, entry[0])
-            return False
-        if victims:
-            self._notify(victims)
-        return True
+        return self._rewrite(key, None, None, deadline)
 
     def swap(self, key: str, expected: bytes, value: bytes, deadline: float) -> bool:
         """``set(key, value, deadline)`` if ``key`` still holds ``expected`` (equal
@@ -155,6 +134,13 @@ class LRUCache:
         lock around it, retried by the caller when False says something changed."""
         if not isinstance(value, bytes) or not isinstance(expected, bytes):
             raise TypeError("value and expected must be bytes")
+        return self._rewrite(key, expected, value, deadline)
+
+    def _rewrite(
+        self, key: str, expected: bytes | None, value: bytes | None, deadline: float
+    ) -> bool:
+        """A live entry's new deadline, and its new value unless ``value`` is None,
+        if it holds ``expected`` (any, when None); an expired one is reclaimed."""
         deadline = float(deadline)
         if deadline != deadline:
             raise ValueError(_NAN_DEADLINE)
@@ -162,11 +148,11 @@ class LRUCache:
         now = _clock.now() if clock is None else clock()
         with self._lock:
             entry = self._data.get(key)
-            if entry is None or entry[0] != expected:
+            if entry is None or (expected is not None and entry[0] != expected):
                 return False
             alive = entry[1] > now
             if alive:
-                self._data[key] = (value, deadline)
+                self._data[key] = (entry[0] if value is None else value, deadline)
                 self._data.move_to_end(key)
                 victims = self._make_room(key, now)
             else:

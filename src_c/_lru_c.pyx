@@ -272,26 +272,7 @@ cdef class LRUCache:
             _notify(victims, self._on_expire, self._on_evict)
 
     def touch(self, key, double deadline):
-        if deadline != deadline:
-            raise ValueError(_NAN_DEADLINE)
-        cdef _Node node = self._lookup(key)
-        if node is None:
-            return False
-        cdef _Now now
-        self._read_clock(&now)
-        if node.prev == NULL:
-            return False
-        if _expired(node.deadline, &now):
-            self._remove(node)
-            if self._on_expire is not None:
-                _notify(((True, node.key, node.value),), self._on_expire, self._on_evict)
-            return False
-        node.deadline = deadline
-        self._move_to_end(node)
-        victims = self._make_room(node, &now)
-        if victims is not None:
-            _notify(victims, self._on_expire, self._on_evict)
-        return True
+        return self._rewrite(key, None, None, deadline)
 
     def swap(self, key, expected, value, double deadline):
         if not isinstance(expected, bytes):
@@ -300,6 +281,12 @@ cdef class LRUCache:
             if not isinstance(value, bytes):
                 raise TypeError("value and expected must be bytes")
             value = PyBytes_FromStringAndSize(PyBytes_AS_STRING(value), PyBytes_GET_SIZE(value))
+        return self._rewrite(key, expected, value, deadline)
+
+    cdef bint _rewrite(self, object key, object expected, object value,
+                       double deadline) except -1:
+        # A live entry's new deadline, and its new value unless value is None, if
+        # it holds expected (any, when None); an expired one is reclaimed.
         if deadline != deadline:
             raise ValueError(_NAN_DEADLINE)
         cdef _Node node = self._lookup(key)
@@ -308,14 +295,17 @@ cdef class LRUCache:
         cdef _Now now
         self._read_clock(&now)
         # Rechecked after the clock, which may have let another thread in.
-        if node.prev == NULL or not (node.value is expected or node.value == expected):
+        if node.prev == NULL:
+            return False
+        if expected is not None and not (node.value is expected or node.value == expected):
             return False
         if _expired(node.deadline, &now):
             self._remove(node)
             if self._on_expire is not None:
                 _notify(((True, node.key, node.value),), self._on_expire, self._on_evict)
             return False
-        node.value = value
+        if value is not None:
+            node.value = value
         node.deadline = deadline
         self._move_to_end(node)
         victims = self._make_room(node, &now)
