@@ -19,10 +19,10 @@ from typing import Any, Protocol
 from .. import _clock
 from .._types import Record, StorableSession
 from ..errors import CorruptSessionError, StoreError, check_record
-from . import AsyncStore, Store, _redis_cache, _redis_cached
+from . import AsyncStore, Store, _redis_cache, _redis_cached, _redis_users
 from ._redis_cache import LocalCache, LocalCacheOption
 from ._redis_cached import aforgets, forgets
-from ._users import UserKey, check_keep, check_user, user_of, user_of_record
+from ._users import UserKey
 
 _json_loads: Callable[[bytes | str], Any]
 try:
@@ -68,10 +68,6 @@ def _client_errors() -> tuple[type[BaseException], ...]:
 
 def _glob_escape(text: str) -> str:
     return "".join("\\" + c if c in _GLOB_SPECIALS else c for c in text)
-
-
-def _text(key: bytes | str) -> str:
-    return key.decode("utf-8", "surrogateescape") if isinstance(key, bytes) else key
 
 
 class _RedisStoreBase(UserKey):
@@ -132,54 +128,14 @@ class _RedisStoreBase(UserKey):
         by their expiry; a ValueError if the store already indexes another key."""
         self._claim_user_key(key)
 
+    def _user_index(self, user: str) -> str:
+        return self.user_prefix + user
+
     def _forget(self, sids: Iterable[str]) -> None:
         """Drop the local copies of sessions written other than through `forgets`."""
         if self.local_copy is not None:
             for sid in sids:
                 self.local_copy.forget(self._key(sid))
-
-    def _user_index(self, user: str) -> str:
-        return self.user_prefix + user
-
-    def _index(self, pipe: Any, sid: str, session: StorableSession, ttl: int) -> None:
-        """The index upkeep of a write (``set``, ``replace``, ``touch``): queued on ``pipe``.
-
-        Only the new user's set is written: an id left in another user's set (the
-        user changed, logged out, the session was destroyed or expired) is found
-        stale and removed when that set is read. One key per command, so a
-        cluster pipeline sends each to its own slot.
-        """
-        assert self.user_key is not None
-        user = user_of(session, self.user_key)
-        if user is None:
-            return
-        index = self._user_index(user)
-        if self.disable_ttl:
-            pipe.zadd(index, {sid: math.inf})
-            return
-        pipe.zadd(index, {sid: math.ceil(_clock.now()) + ttl})
-        # The set lives as long as its longest-lived session: NX gives a new set
-        # its TTL, GT only ever lengthens it.
-        pipe.expire(index, ttl, nx=True)
-        pipe.expire(index, ttl, gt=True)
-
-    def _members(self, members: Iterable[bytes | str]) -> list[str]:
-        return list(dict.fromkeys(_text(m) for m in members))
-
-    def _sort_out(
-        self, user: str, sids: list[str], values: Iterable[bytes | str | None]
-    ) -> tuple[dict[str, Record], list[str]]:
-        """The indexed ids' records split into the user's live sessions and the stale ids."""
-        assert self.user_key is not None
-        live: dict[str, Record] = {}
-        stale: list[str] = []
-        for sid, raw in zip(sids, values, strict=True):
-            record = self._load(raw) if raw else None
-            if record is not None and user_of_record(record, self.user_key) == user:
-                live[sid] = record
-            else:
-                stale.append(sid)
-        return live, stale
 
     @property
     def ttl(self) -> int | TTLFunction:
@@ -304,7 +260,7 @@ class RedisStore(_RedisStoreBase, Store):
                 # dropped when its user's set is read.
                 pipe = self.client.pipeline(transaction=False)
                 pipe.set(key, self._dump(session), ex=ex, xx=xx)
-                self._index(pipe, sid, session, ttl)
+                _redis_users.index(self, pipe, sid, session, ttl)
                 return bool(pipe.execute()[0])
             return bool(self.client.set(key, self._dump(session), ex=ex, xx=xx))
         except self._errors as exc:
@@ -320,7 +276,7 @@ class RedisStore(_RedisStoreBase, Store):
                 # The user's set must outlive the session it now outlives.
                 pipe = self.client.pipeline(transaction=False)
                 pipe.expire(self._key(sid), ttl)
-                self._index(pipe, sid, session, ttl)
+                _redis_users.index(self, pipe, sid, session, ttl)
                 return bool(pipe.execute()[0])
             return bool(self.client.expire(self._key(sid), ttl))
         except self._errors as exc:
@@ -338,47 +294,18 @@ class RedisStore(_RedisStoreBase, Store):
 
         Ids found stale (gone, expired, or now another user's) leave the index.
         """
-        self._indexing()
-        key = check_user(user)
-        index = self._user_index(key)
-        try:
-            sids = self._members(self.client.zrange(index, 0, -1))
-            if not sids:
-                return {}
-            values = self._mget([self._key(sid) for sid in sids])
-            live, stale = self._sort_out(key, sids, values)
-            if stale:
-                self.client.zrem(index, *stale)
-        except self._errors as exc:
-            raise self._fail("ZRANGE/MGET/ZREM", exc) from exc
-        return live
+        return _redis_users.sessions_of(self, user)
 
     def destroy_user(self, user: str | int, *, keep: str | None = None) -> int:
         """Destroy every session of ``user`` but ``keep``; how many were destroyed."""
-        keep = check_keep(keep)
-        live = self.sessions_of(user)
-        gone = [sid for sid in live if sid != keep]
-        if not gone:
-            return 0
-        index = self._user_index(check_user(user))
-        try:
-            pipe = self.client.pipeline(transaction=False)
-            for sid in gone:  # one key per DEL: cluster-safe
-                pipe.delete(self._key(sid))
-            pipe.zrem(index, *gone)
-            results = pipe.execute()
-        except self._errors as exc:
-            raise self._fail("DEL", exc) from exc
-        finally:
-            self._forget(gone)
-        return sum(int(n) for n in results[:-1])
+        return _redis_users.destroy_user(self, user, keep)
 
     def _keys(self, match: str | None = None) -> list[str]:
         try:
             found: Iterator[bytes | str] = self.client.scan_iter(
                 match=match or self._match, count=self.scan_count
             )
-            return list(dict.fromkeys(_text(k) for k in found))
+            return list(dict.fromkeys(_redis_users.text(k) for k in found))
         except self._errors as exc:
             raise self._fail("SCAN", exc) from exc
 
@@ -451,7 +378,7 @@ class AsyncRedisStore(_RedisStoreBase, AsyncStore):
                 # dropped when its user's set is read.
                 pipe = self.client.pipeline(transaction=False)
                 pipe.set(key, self._dump(session), ex=ex, xx=xx)
-                self._index(pipe, sid, session, ttl)
+                _redis_users.index(self, pipe, sid, session, ttl)
                 return bool((await pipe.execute())[0])
             return bool(await self.client.set(key, self._dump(session), ex=ex, xx=xx))
         except self._errors as exc:
@@ -466,7 +393,7 @@ class AsyncRedisStore(_RedisStoreBase, AsyncStore):
             if self.user_key is not None and ttl > 0:
                 pipe = self.client.pipeline(transaction=False)
                 pipe.expire(self._key(sid), ttl)
-                self._index(pipe, sid, session, ttl)
+                _redis_users.index(self, pipe, sid, session, ttl)
                 return bool((await pipe.execute())[0])
             return bool(await self.client.expire(self._key(sid), ttl))
         except self._errors as exc:
@@ -481,47 +408,18 @@ class AsyncRedisStore(_RedisStoreBase, AsyncStore):
 
     async def sessions_of(self, user: str | int) -> dict[str, Record]:
         """The live sessions of ``user``; see `RedisStore.sessions_of`."""
-        self._indexing()
-        key = check_user(user)
-        index = self._user_index(key)
-        try:
-            sids = self._members(await self.client.zrange(index, 0, -1))
-            if not sids:
-                return {}
-            values = await self._mget([self._key(sid) for sid in sids])
-            live, stale = self._sort_out(key, sids, values)
-            if stale:
-                await self.client.zrem(index, *stale)
-        except self._errors as exc:
-            raise self._fail("ZRANGE/MGET/ZREM", exc) from exc
-        return live
+        return await _redis_users.asessions_of(self, user)
 
     async def destroy_user(self, user: str | int, *, keep: str | None = None) -> int:
         """Destroy every session of ``user`` but ``keep``; how many were destroyed."""
-        keep = check_keep(keep)
-        live = await self.sessions_of(user)
-        gone = [sid for sid in live if sid != keep]
-        if not gone:
-            return 0
-        index = self._user_index(check_user(user))
-        try:
-            pipe = self.client.pipeline(transaction=False)
-            for sid in gone:
-                pipe.delete(self._key(sid))
-            pipe.zrem(index, *gone)
-            results = await pipe.execute()
-        except self._errors as exc:
-            raise self._fail("DEL", exc) from exc
-        finally:
-            self._forget(gone)
-        return sum(int(n) for n in results[:-1])
+        return await _redis_users.adestroy_user(self, user, keep)
 
     async def _keys(self, match: str | None = None) -> list[str]:
         try:
             found: AsyncIterator[bytes | str] = self.client.scan_iter(
                 match=match or self._match, count=self.scan_count
             )
-            return list(dict.fromkeys([_text(k) async for k in found]))
+            return list(dict.fromkeys([_redis_users.text(k) async for k in found]))
         except self._errors as exc:
             raise self._fail("SCAN", exc) from exc
 
