@@ -14,6 +14,12 @@ Variants (each for WSGI + ``RedisStore`` and ASGI + ``AsyncRedisStore``):
 * ``local+disable_touch``: the store never touches: the limit of a long
   ``touch_after``, available on any version.
 
+Every variant's cookie has a ``max_age`` (``MAX_AGE``), as a site with logins sets:
+``touch_after`` reads the last renewal from it. ``main()`` also checks, for each
+variant with the local copy, that a write another Redis client makes to the session
+is seen on the next read (tests/test_redis_local_cache.py does the same for an
+Express app's write).
+
 Commands are counted from ``INFO commandstats`` around the timed requests;
 round trips = ``GET`` + ``EXPIRE`` + ``SET`` (a ``PTTL`` always travels with
 its ``GET``). Run: ``python -m benchmarks.bench_redis_local`` (a table), or
@@ -44,6 +50,8 @@ CALLS = 200
 TOUCH_AFTER: float = 60.0
 """Seconds for the ``touch_after`` variants (the middleware's option)."""
 LOCAL_CACHE = 1000
+MAX_AGE = 3600
+"""Seconds: the session cookie's max_age in every variant."""
 COUNTED = ("get", "pttl", "expire", "set")
 
 
@@ -80,7 +88,9 @@ def build(protocol: str, variant: Variant, server: RedisServer) -> Any:
     store_options: dict[str, Any] = {"disable_touch": variant.disable_touch}
     if variant.local:
         store_options["local_cache"] = LOCAL_CACHE
-    options: dict[str, Any] = {"secret": apps.SECRET}
+    # A persistent cookie (max_age), as a site with logins has: touch_after reads the
+    # last renewal from its expiry (a browser-session cookie is renewed every time).
+    options: dict[str, Any] = {"secret": apps.SECRET, "cookie": {"max_age": MAX_AGE}}
     if variant.touch_after:
         options["touch_after"] = TOUCH_AFTER
     if protocol == "asgi":
@@ -231,11 +241,39 @@ def interleaved(server: RedisServer, rounds: int = 15) -> dict[tuple[str, str], 
         loop.close()
 
 
+def seen_after_another_write(server: RedisServer, protocol: str, variant: Variant) -> bool:
+    """Whether a read through ``variant`` sees a write another Redis client made to
+    its session after the local copy was filled (the copy dropped by the server's
+    invalidation, which travels in well under the 50 ms a browser's next click takes)."""
+    import json
+    from urllib.parse import unquote
+
+    loop = asyncio.new_event_loop()
+    try:
+        reads = Reads(protocol, build(protocol, variant, server), loop)
+        assert reads.call("/read", reads.cookie).body == b"1"  # the copy is filled
+        sid = unquote(reads.cookie.split("=", 1)[1]).removeprefix("s:").rsplit(".", 1)[0]
+        with server.admin() as other:
+            record = json.loads(other.get(f"sess:{sid}"))
+            record["views"] = 41
+            other.set(f"sess:{sid}", json.dumps(record), keepttl=True)
+        time.sleep(0.05)
+        return reads.call("/read", reads.cookie).body == b"41"
+    finally:
+        loop.close()
+
+
 def main() -> None:
     server = RedisServer(Path(tempfile.mkdtemp(prefix="bench-redis-local-")))
     server.start()
     try:
         figures = interleaved(server)
+        seen = {
+            (protocol, variant.name): seen_after_another_write(server, protocol, variant)
+            for protocol in ("wsgi", "asgi")
+            for variant in VARIANTS
+            if variant.local and variant.available()
+        }
     finally:
         server.kill()
     print(f"{CALLS} read requests per round, 15 interleaved rounds; per request:")
@@ -250,6 +288,9 @@ def main() -> None:
             print(f"{protocol:5s} {variant.name:20s} {f['round_trips']:11.2f} "
                   f"{f['get']:5.2f} {f['pttl']:5.2f} {f['expire']:6.2f} "
                   f"{f['us']:9.1f}")  # fmt: skip
+    print("another client's write seen on the next read, through the local copy:")
+    for (protocol, name), ok in seen.items():
+        print(f"{protocol:5s} {name:20s} {'yes' if ok else 'NO'}")
 
 
 if __name__ == "__main__":
