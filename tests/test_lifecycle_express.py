@@ -1,12 +1,14 @@
 """An Express app (express-session + connect-redis, tests/interop) shares one
 Redis with a fastsession app that has ``touch_after``, ``absolute_timeout`` and
-the cache headers on: Express reads and writes the same sessions and keeps the
+the cache headers on (and, in the last test, every option: ``user_key`` and the
+store's local copy too): Express reads and writes the same sessions and keeps the
 ``_created`` key as it is; fastsession's absolute timeout still ends a session
 Express wrote to, and stamps one Express created.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -123,9 +125,7 @@ def test_express_keeps_the_creation_time_and_fastsession_enforces_it(
         assert redis_db.admin().exists(f"sess:{sid}") == 0
 
 
-def test_a_session_express_created_is_stamped(
-    sides: dict[str, Any], redis_db: RedisServer
-) -> None:
+def test_a_session_express_created_is_stamped(sides: dict[str, Any], redis_db: RedisServer) -> None:
     with httpx.Client(timeout=10) as browser:
         response = browser.post(sides["express"].url + "/login?user=bob")
         sid = response.json()["sid"]
@@ -137,3 +137,64 @@ def test_a_session_express_created_is_stamped(
         response = browser.post(sides["express"].url + "/views")
         assert response.json()["views"] == 1
         assert stored(redis_db, sid)["_created"] == created
+
+
+def test_express_beside_every_option_on(redis_db: RedisServer) -> None:
+    """touch_after, absolute_timeout, cache headers, user_key and the store's local
+    copy all on: Express still reads and writes the sessions, its writes are seen on
+    fastsession's next read, the extra data is kept, and "log out everywhere" from
+    the Python side ends the browser's session on Express too."""
+    require_node()
+    store = AsyncRedisStore(redis_db.async_client(), local_cache=100)
+    python = fastsession.SessionMiddleware(
+        python_app(store).app,
+        secret=SECRETS,
+        store=store,
+        name=NAME,
+        cookie={"max_age": MAX_AGE},
+        rolling=True,
+        touch_after=60,
+        absolute_timeout=8 * 3600,
+        user_key="user",
+    )
+    servers = {
+        "express": ExpressApp(redis_db.url, SECRETS, name=NAME, max_age_ms=MAX_AGE * 1000),
+        "python": UvicornThread(python),
+    }
+    for server in servers.values():
+        server.start()
+    try:
+        with httpx.Client(timeout=10) as browser:
+
+            def call(side: str, method: str, path: str) -> dict[str, Any]:
+                response = browser.request(method, servers[side].url + path)
+                assert response.status_code == 200, response.text
+                return response.json()  # type: ignore[no-any-return]
+
+            sid = call("python", "POST", "/login?user=ann")["sid"]
+            assert call("python", "GET", "/whoami")["user"] == "ann"  # fills the local copy
+            for views in (1, 2):
+                body = call("express", "POST", "/views")
+                assert (body["sid"], body["user"], body["views"]) == (sid, "ann", views)
+                # Express's write invalidates the copy: the next read sees it.
+                assert call("python", "GET", "/whoami")["views"] == views
+            record = stored(redis_db, sid)
+            assert record["user"] == "ann" and isinstance(record["_created"], int)
+
+            async def log_out_everywhere() -> int:
+                index = AsyncRedisStore(redis_db.async_client(), user_key="user")
+                try:
+                    assert list(await index.sessions_of("ann")) == [sid]
+                    return await index.destroy_user("ann")
+                finally:
+                    await index.client.aclose()
+
+            assert asyncio.run(log_out_everywhere()) == 1
+            body = call("express", "GET", "/whoami")
+            assert body["sid"] != sid and body["user"] is None
+            assert call("python", "GET", "/whoami")["user"] is None
+    finally:
+        for server in servers.values():
+            server.stop()
+        if store.local_copy is not None:
+            store.local_copy.close()
