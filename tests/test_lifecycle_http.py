@@ -1,6 +1,7 @@
 """The lifetime options and cache headers over real HTTP, on a real redis-server.
 
-uvicorn (ASGI, AsyncRedisStore) and waitress (WSGI, RedisStore) on 127.0.0.1;
+uvicorn (ASGI, AsyncRedisStore) and waitress (WSGI, RedisStore) on 127.0.0.1 (and
+both on MemoryStore, its calls counted, in the last test);
 the commands the store sends are read back from Redis MONITOR: with
 ``touch_after`` a read inside the window is one GET, a read after it GET +
 SET with the new TTL (a rolling cookie re-sent only then); ``absolute_timeout`` ends an
@@ -22,6 +23,7 @@ from redis_server import CommandLog, RedisServer, redis_db, redis_server
 
 import fastsession
 import fastsession._clock
+from fastsession.stores.memory import MemoryStore
 from fastsession.stores.redis import AsyncRedisStore, RedisStore
 
 pytestmark = [pytest.mark.redis]
@@ -178,3 +180,74 @@ def test_cache_headers_over_http(kind: str, redis_db: RedisServer) -> None:
     for s in site(kind, redis_db, cache_headers=False):
         response = s.get("/views")
         assert "vary" not in response.headers and "cache-control" not in response.headers
+
+
+class CountingMemoryStore(MemoryStore):
+    """The real MemoryStore, its calls from the request path counted."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ops: list[str] = []
+
+    def get(self, sid: str) -> Any:
+        self.ops.append("get")
+        return super().get(sid)
+
+    def set(self, sid: str, session: Any) -> None:
+        self.ops.append("set")
+        super().set(sid, session)
+
+    def replace(self, sid: str, session: Any) -> bool:
+        self.ops.append("replace")
+        return super().replace(sid, session)
+
+    def touch(self, sid: str, session: Any) -> bool:
+        self.ops.append("touch")
+        return super().touch(sid, session)
+
+    def destroy(self, sid: str) -> None:
+        self.ops.append("destroy")
+        super().destroy(sid)
+
+    def take(self) -> list[str]:
+        ops, self.ops = self.ops, []
+        return ops
+
+
+def test_every_lifetime_option_over_http_on_memory_store(kind: str, clock: FakeClock) -> None:
+    store = CountingMemoryStore()
+    options: dict[str, Any] = {
+        "store": store,
+        "cookie": {"max_age": MAX_AGE},
+        "rolling": True,
+        "touch_after": 60,
+        "absolute_timeout": 600,
+    }
+    app = asgi_app(**options) if kind == "asgi" else wsgi_app(**options)
+    server: Any = UvicornThread(app) if kind == "asgi" else WaitressThread(app)
+    server.start()
+    try:
+        with httpx.Client(base_url=server.url, timeout=10) as browser:
+            response = browser.get("/views")
+            sid = response.json()["sid"]
+            assert store.take() == ["set"]
+            assert response.headers["vary"] == "Cookie"
+            assert response.headers["cache-control"] == "private"
+            clock.advance(30)  # within touch_after: one get, nothing renewed or sent
+            response = browser.get("/")
+            assert store.take() == ["get"] and response.headers.get_list("set-cookie") == []
+            assert response.headers["vary"] == "Cookie" and "cache-control" not in response.headers
+            clock.advance(30)  # due: renewed by a save, the rolling cookie re-sent
+            response = browser.get("/")
+            assert store.take() == ["get", "replace"]
+            assert len(response.headers.get_list("set-cookie")) == 1
+            stored = store.get(sid)
+            assert stored is not None and stored["cookie"]["expires"] == iso(clock.now + MAX_AGE)
+            store.take()
+            clock.advance(600)  # past absolute_timeout since the login, however active
+            body = browser.get("/views").json()
+            assert body["sid"] != sid and body["views"] == 1
+            assert store.take() == ["get", "destroy", "set"]
+            assert store.get(sid) is None
+    finally:
+        server.stop()
