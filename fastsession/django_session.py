@@ -30,6 +30,7 @@ from asgiref.sync import async_to_sync
 from django.core.exceptions import SynchronousOnlyOperation
 from django.utils import timezone
 
+from ._django_async import MISSING, DjangoAsyncAPI, data_of
 from ._speedups import RequestCore
 from .engine import is_async_store
 from .errors import SerializationError, store_error
@@ -39,10 +40,9 @@ from .session_cookie import Cookie
 __all__ = ["DjangoSession"]
 
 _EMPTY = b"{}"  # a new session's data JSON (the kernel's EMPTY_DATA)
-_MISSING: Any = object()
 
 
-class DjangoSession:
+class DjangoSession(DjangoAsyncAPI):
     """``request.session``: Django's session API over a fastsession session."""
 
     TEST_COOKIE_NAME: ClassVar[str] = "testcookie"
@@ -99,10 +99,10 @@ class DjangoSession:
     def get(self, key: str, default: Any = None) -> Any:
         return self._data().get(key, default)
 
-    def pop(self, key: str, default: Any = _MISSING) -> Any:
+    def pop(self, key: str, default: Any = MISSING) -> Any:
         data = self._data()
         self.modified = self.modified or key in data
-        return data.pop(key) if default is _MISSING else data.pop(key, default)
+        return data.pop(key) if default is MISSING else data.pop(key, default)
 
     def setdefault(self, key: str, value: Any) -> Any:
         data = self._data()
@@ -111,8 +111,8 @@ class DjangoSession:
         self[key] = value
         return value
 
-    def update(self, other: Mapping[str, Any] = _MISSING, /, **kwargs: Any) -> None:
-        merged = dict(kwargs) if other is _MISSING else {**other, **kwargs}
+    def update(self, other: Mapping[str, Any] = MISSING, /, **kwargs: Any) -> None:
+        merged = dict(kwargs) if other is MISSING else {**other, **kwargs}
         if "cookie" in merged:
             raise SerializationError('the session key "cookie" is reserved for the cookie')
         self._data().update(merged)
@@ -163,8 +163,8 @@ class DjangoSession:
     def get_expiry_age(self, **kwargs: Any) -> int:
         """Seconds until the session expires (the cookie age for a browser-session cookie)."""
         modification = kwargs.get("modification") or timezone.now()
-        expiry = kwargs.get("expiry", _MISSING)
-        if expiry is _MISSING:
+        expiry = kwargs.get("expiry", MISSING)
+        if expiry is MISSING:
             expiry = self.fastsession.cookie.expires
         if not expiry:
             return self.get_session_cookie_age()
@@ -178,8 +178,8 @@ class DjangoSession:
     def get_expiry_date(self, **kwargs: Any) -> datetime:
         """When the session expires, an aware datetime."""
         modification = kwargs.get("modification") or timezone.now()
-        expiry = kwargs.get("expiry", _MISSING)
-        if expiry is _MISSING:
+        expiry = kwargs.get("expiry", MISSING)
+        if expiry is MISSING:
             expiry = self.fastsession.cookie.expires
         if isinstance(expiry, datetime):
             return expiry
@@ -260,7 +260,7 @@ class DjangoSession:
 
     def load(self) -> dict[str, Any]:
         """The stored data of this session (``{}`` if none)."""
-        return _data_of(self._call("get", self.fastsession.id))
+        return data_of(self._call("get", self.fastsession.id))
 
     def exists(self, session_key: str) -> bool:
         return self._call("get", session_key) is not None
@@ -284,108 +284,6 @@ class DjangoSession:
         """Nothing to do: every store expires its records itself (Redis's TTL, the
         memory LRU's deadlines; SQLite and PostgreSQL never return an expired
         record, and remove them with ``sweep()`` and ``prune()``)."""
-
-    # -- the store: async -------------------------------------------------------------------
-
-    async def _acall(self, op: str, *args: Any) -> Any:
-        engine = self._request.engine
-        method = {
-            "get": engine.aget, "set": engine.aset, "replace": engine.areplace,
-            "destroy": engine.adestroy,
-        }[op]  # fmt: skip
-        try:
-            return await method(*args)
-        except FileNotFoundError:
-            return None
-        except Exception as exc:
-            raise store_error(op, exc) from exc
-
-    async def asave(self, must_create: bool = False) -> None:
-        op, previous = self._op(), self._request.saved_data
-        if await self._acall(op, *self._saving()) is False:
-            self._interrupted(previous)
-
-    async def acreate(self) -> None:
-        self._creating()
-        await self.asave()
-
-    async def adelete(self, session_key: str | None = None) -> None:
-        key = session_key if session_key is not None else self.session_key
-        if key is not None:
-            await self._acall("destroy", key)
-
-    async def aload(self) -> dict[str, Any]:
-        return _data_of(await self._acall("get", self.fastsession.id))
-
-    async def aexists(self, session_key: str) -> bool:
-        return await self._acall("get", session_key) is not None
-
-    async def acycle_key(self) -> None:
-        old = self.session_key
-        if old is not None:
-            await self._acall("destroy", old)
-        self._cycled()
-
-    async def aflush(self) -> None:
-        old = self.session_key
-        if old is not None:
-            await self._acall("destroy", old)
-        self._flushed()
-
-    @classmethod
-    async def aclear_expired(cls) -> None:
-        cls.clear_expired()
-
-    # The data is in memory: the async faces of the mapping and expiry methods
-    # (Django 5's, used by alogin/alogout and async views) need no I/O.
-
-    async def aget(self, key: str, default: Any = None) -> Any:
-        return self.get(key, default)
-
-    async def aset(self, key: str, value: Any) -> None:
-        self[key] = value
-
-    async def apop(self, key: str, default: Any = _MISSING) -> Any:
-        return self.pop(key, default)
-
-    async def asetdefault(self, key: str, value: Any) -> Any:
-        return self.setdefault(key, value)
-
-    async def aupdate(self, other: Mapping[str, Any]) -> None:
-        self.update(other)
-
-    async def ahas_key(self, key: str) -> bool:
-        return self.has_key(key)
-
-    async def akeys(self) -> Any:
-        return self.keys()
-
-    async def avalues(self) -> Any:
-        return self.values()
-
-    async def aitems(self) -> Any:
-        return self.items()
-
-    async def aset_test_cookie(self) -> None:
-        self.set_test_cookie()
-
-    async def atest_cookie_worked(self) -> bool:
-        return self.test_cookie_worked()
-
-    async def adelete_test_cookie(self) -> None:
-        self.delete_test_cookie()
-
-    async def aget_expiry_age(self, **kwargs: Any) -> int:
-        return self.get_expiry_age(**kwargs)
-
-    async def aget_expiry_date(self, **kwargs: Any) -> datetime:
-        return self.get_expiry_date(**kwargs)
-
-    async def aset_expiry(self, value: int | float | datetime | timedelta | None) -> None:
-        self.set_expiry(value)
-
-    async def aget_expire_at_browser_close(self) -> bool:
-        return self.get_expire_at_browser_close()
 
     # -- what the store methods do to the request -------------------------------------------
 
@@ -452,9 +350,3 @@ def _in_event_loop() -> bool:
     except RuntimeError:
         return False
     return True
-
-
-def _data_of(record: Any) -> dict[str, Any]:
-    if record is None:
-        return {}
-    return {k: v for k, v in dict(record).items() if k != "cookie"}
