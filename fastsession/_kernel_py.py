@@ -16,6 +16,7 @@ pure twin              compiled twin           what it owns
 """
 
 from ._engine_py import CREATED_KEY, EngineCore
+from ._headers_py import cache_safe
 from ._memory_py import (
     MemoryCore,
     cookie_end,
@@ -25,7 +26,6 @@ from ._memory_py import (
     with_cookie,
 )
 from ._model_py import CookieCore, CookieShape, SessionCore, cookie_from_fields, shape_of
-from ._headers_py import cache_safe
 from ._request_py import EMPTY_DATA, RequestCore, new_request, release
 from ._sid_py import HEADER_LEN_MAX, HEADERS_MAX, VERIFIED_MAX, SidReader
 

@@ -32,13 +32,13 @@ from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 from ._engine_py import CREATED_KEY, EngineCore
+from ._headers_py import ASGI_WORDS, WSGI_WORDS, cache_safe, with_set_cookie
+from ._logs_py import debug, gone, load_failed, store_failed
 from ._model_py import (
     SessionCore,
     _now_ms,
     cookie_from_fields,
 )
-from ._headers_py import ASGI_WORDS, WSGI_WORDS, cache_safe, with_set_cookie
-from ._logs_py import debug, gone, load_failed, store_failed
 from .errors import SessionError, check_record
 
 __all__ = ["EMPTY_DATA", "RequestCore", "new_request", "release"]

@@ -131,8 +131,7 @@ def build_options(
     if starlette:
         if secret is not None:
             raise TypeError(
-                "options 'secret' and 'secret_key' (Starlette's name) both set the secret; "
-                "give one"
+                "options 'secret' and 'secret_key' (Starlette's name) both set the secret; give one"
             )
         secret = _starlette_secret(secret_key)
     if session_cookie is not None:

@@ -94,6 +94,8 @@ def join(cookie_json: bytes, data_json: bytes) -> bytes:
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
+
+
 # A real entry, not a sentinel: (-1, "") was taken for the second before the epoch.
 def ms_to_datetime(ms: int) -> datetime:
     return _EPOCH + timedelta(milliseconds=ms)

@@ -43,9 +43,7 @@ def get_session(connection: HasScope) -> AsyncSession:
     if isinstance(session, AsyncSession):
         return session
     if "session_id" in connection.scope:
-        raise SessionError(
-            "this request's session was destroyed or unset earlier in the request"
-        )
+        raise SessionError("this request's session was destroyed or unset earlier in the request")
     if session is not None:
         raise SessionError(
             f"scope['session'] is a {type(session).__name__}, not fastsession's session: "

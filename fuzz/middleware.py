@@ -60,15 +60,43 @@ def odd_value(d: Draw, depth: int = 0) -> Any:
         return d.text(30).encode("utf-8", "replace").decode("utf-8", "replace")
     if kind == 1:
         # Around the flat record reader's limits (18 digits) and int64's.
-        return d.pick([0, -1, 2**53, -(2**63), 2**63 - 1, 10**18, 10**18 - 1, -(10**18) + 1,
-                       123456789012345678, 1234567890123456789])
+        return d.pick(
+            [
+                0,
+                -1,
+                2**53,
+                -(2**63),
+                2**63 - 1,
+                10**18,
+                10**18 - 1,
+                -(10**18) + 1,
+                123456789012345678,
+                1234567890123456789,
+            ]
+        )
     if kind == 2:
         return d.pick([0.5, -0.0, 1e300, 5e-324, 1e21, 1.7976931348623157e308])
     if kind == 3:
         return d.pick([None, True, False])
     if kind == 4:
-        return d.pick(["", "\x00", "\r\n", "\u2028", "}", '"', "\\", "cookie", "é" * 1000,
-                       "\x7f", "\ud7ff\ue000", "\U0010ffff", '{"cookie":1}', "\\u00e9"])
+        return d.pick(
+            [
+                "",
+                "\x00",
+                "\r\n",
+                "\u2028",
+                "}",
+                '"',
+                "\\",
+                "cookie",
+                "é" * 1000,
+                "\x7f",
+                "\ud7ff\ue000",
+                "\U0010ffff",
+                '{"cookie":1}',
+                "\\u00e9",
+            ]
+        )
     if kind == 5:
         return "x" * d.size()
     if kind == 6:
@@ -256,6 +284,7 @@ def _frozen_and_watched(pair: tuple[Twin, Twin]) -> Iterator[None]:
         log.removeHandler(ERRORS)
         log.propagate = propagate
 
+
 _TWINS: dict[str, Twin] = {}
 
 
@@ -276,8 +305,19 @@ def hostile_headers(d: Draw) -> list[tuple[bytes, bytes]]:
             value = cookie_header(d, LEGIT).encode("utf-8", "surrogatepass")
             headers.append((b"cookie", value))
         elif kind == 2:
-            proto = d.pick(["https", "HTTPS", " https ,http", "http, https", "\xa0https", "wss",
-                            "https\x1c", "", d.text(12)])
+            proto = d.pick(
+                [
+                    "https",
+                    "HTTPS",
+                    " https ,http",
+                    "http, https",
+                    "\xa0https",
+                    "wss",
+                    "https\x1c",
+                    "",
+                    d.text(12),
+                ]
+            )
             headers.append((b"x-forwarded-proto", proto.encode("utf-8", "surrogatepass")))
         elif kind == 3:
             headers.append((d.raw(12).lower(), d.raw(40)))
@@ -346,8 +386,23 @@ def fuzz_middleware(kind: str, data: bytes) -> None:
     d = Draw(data)
     config = d.below(len(CONFIGS))
     action = d.pick(ACTIONS)
-    path = d.pick(["/", "", "/app", "/app/x", "/application", "/App", "//", "/%2F", "/é",
-                   "/\x00", "/a b", "/\ud800", d.text(20)])
+    path = d.pick(
+        [
+            "/",
+            "",
+            "/app",
+            "/app/x",
+            "/application",
+            "/App",
+            "//",
+            "/%2F",
+            "/é",
+            "/\x00",
+            "/a b",
+            "/\ud800",
+            d.text(20),
+        ]
+    )
     headers = hostile_headers(d)
     value = {d.pick(["k", "Cookie", "", "é", "\x00", "user"]): odd_value(d) for _ in range(3)}
     outcomes = []
@@ -355,8 +410,17 @@ def fuzz_middleware(kind: str, data: bytes) -> None:
         for twin in twins():
             outcomes.append(_one(twin, kind, config, path, headers, action, value))
     (c, c_follow), (py, py_follow) = outcomes
-    check(c == py and c_follow == py_follow, "the twins differ", kind, config, path, headers,
-          action, value, outcomes)
+    check(
+        c == py and c_follow == py_follow,
+        "the twins differ",
+        kind,
+        config,
+        path,
+        headers,
+        action,
+        value,
+        outcomes,
+    )
     check(c.status == 200, "an error for a client's request", c, headers)
     logged = [r.getMessage() for r in ERRORS.records]
     check(not logged, "an error logged for a client's request", headers, logged)
@@ -366,13 +430,31 @@ def fuzz_middleware(kind: str, data: bytes) -> None:
         if sid is not None:
             check(c.seen == (LEGIT, SEEDED), "the signed session was not loaded", headers, c)
         else:
-            check(c.seen[0] != LEGIT and c.seen[1] == {}, "a session from an unsigned cookie",
-                  headers, c)
-    check(bool(c.set_cookie) == sends, "Set-Cookie where express sends none" if not sends
-          else "no Set-Cookie where express sends one", kind, config, path, headers, action, c)
+            check(
+                c.seen[0] != LEGIT and c.seen[1] == {},
+                "a session from an unsigned cookie",
+                headers,
+                c,
+            )
+    check(
+        bool(c.set_cookie) == sends,
+        "Set-Cookie where express sends none"
+        if not sends
+        else "no Set-Cookie where express sends one",
+        kind,
+        config,
+        path,
+        headers,
+        action,
+        c,
+    )
     if c_follow is not None and action == "write":
-        check(c_follow.seen is not None and c_follow.seen[1] == {**(SEEDED if sid else {}),
-              **value}, "written data did not come back", value, c_follow)
+        check(
+            c_follow.seen is not None and c_follow.seen[1] == {**(SEEDED if sid else {}), **value},
+            "written data did not come back",
+            value,
+            c_follow,
+        )
     elif c_follow is not None:
         gone = sid is not None and (
             action != "unset" or CONFIGS[config][1].get("unset") == "destroy"

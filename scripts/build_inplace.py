@@ -1,7 +1,7 @@
 """Build some or all compiled kernels in place (into fastsession/), for development.
 
-    python scripts/build_inplace.py            # all kernels
-    python scripts/build_inplace.py _lru_c     # just one
+python scripts/build_inplace.py            # all kernels
+python scripts/build_inplace.py _lru_c     # just one
 """
 
 import glob

@@ -162,8 +162,8 @@ def test_the_same_answers_as_flask_in_a_request() -> None:
     for make in SESSIONS:
         session = make()
         got = _script(
-            lambda m, c: flash(session, m, c),
-            lambda w, f: get_flashed_messages(session, w, f),
+            lambda m, c, session=session: flash(session, m, c),
+            lambda w, f, session=session: get_flashed_messages(session, w, f),
         )
         assert got == expected
         assert session[FLASHES_KEY] == left_by_flask == [["info", "third"]]

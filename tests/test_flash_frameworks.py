@@ -134,9 +134,7 @@ def apps() -> Iterator[tuple[MemoryStore, dict[str, str]]]:
             urls[side] = server.start().url
             stack.callback(server.stop)
         for kind in ("wsgi", "asgi"):
-            urls[f"django-{kind}"] = stack.enter_context(
-                served(kind, {"store": store, **OPTIONS})
-            )
+            urls[f"django-{kind}"] = stack.enter_context(served(kind, {"store": store, **OPTIONS}))
         yield store, urls
 
 
@@ -191,7 +189,9 @@ def test_messages_from_several_apps_are_read_in_order(
             ("flask", "from flask", "error"),
             ("litestar", "from litestar", "message"),
         ]:
-            browser.get(f"{urls[side]}/flash/add", params={"message": message, "category": category})
+            browser.get(
+                f"{urls[side]}/flash/add", params={"message": message, "category": category}
+            )
         shown = browser.get(f"{urls['starlette']}/flash/show").json()
         assert shown["first"] == [
             ["info", "from django"],

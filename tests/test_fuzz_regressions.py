@@ -16,8 +16,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from fuzz import kernels, middleware  # noqa: E402
 from fastsession.signing import sign  # noqa: E402
+from fuzz import kernels, middleware  # noqa: E402
 
 TARGETS = {
     "cookies": kernels.fuzz_cookies,
@@ -46,8 +46,10 @@ def test_the_reference_reads_only_ids_the_server_signed() -> None:
     read = kernels.expected_sid
     assert read("connect.sid=" + good, "connect.sid") == "abc"
     assert read("connect.sid=" + good.replace(":", "%3A"), "connect.sid") == "abc"
-    assert read("x=1; connect.sid=" + kernels.signed_cookie("abc", kernels.ROTATED),
-                "connect.sid") == "abc"
+    assert (
+        read("x=1; connect.sid=" + kernels.signed_cookie("abc", kernels.ROTATED), "connect.sid")
+        == "abc"
+    )
     assert read("connect.sid=" + good[:-1] + "x", "connect.sid") is None
     assert read("connect.sid=" + kernels.signed_cookie("abc", kernels.OTHER), "connect.sid") is None
     assert read("connect.sid=" + good[2:], "connect.sid") is None

@@ -106,7 +106,8 @@ def test_touch_after_renews_store_and_rolling_cookie_only_when_due(
 
     clock.advance(30)  # exactly touch_after since the last renewal: renewed
     body = b.go()
-    # By a save (replace: the session was loaded), so the record holds the renewal time (a Redis touch is EXPIRE alone).
+    # By a save (replace: the session was loaded), so the record holds the renewal
+    # time (a Redis touch is EXPIRE alone).
     assert b.ops == ["get", "replace"]
     (line,) = b.last.set_cookie
     assert cookie_expiry(line) == t0 + 60 + 3600
@@ -215,9 +216,7 @@ def test_touch_after_off_touches_every_request(on: Stack, kind: str, clock: Fake
     ),
     touch_after=st.integers(1, 150),
 )
-def test_touch_after_property(
-    kind: str, steps: list[tuple[int, str]], touch_after: int
-) -> None:
+def test_touch_after_property(kind: str, steps: list[tuple[int, str]], touch_after: int) -> None:
     for tag in ("c", "py"):
         try:
             on = stack(tag)

@@ -381,7 +381,7 @@ def test_swap_writes_only_over_the_expected_value(
     cache.set("b", b"x", T0 + 10)
     assert cache.swap("a", b"2", b"3", T0 + 20) is False  # another value: nothing
     assert cache.peek("a") == b"1"
-    assert cache.swap("a", bytes(b"1"), b"2", T0 + 20) is True  # equal bytes will do
+    assert cache.swap("a", b"1", b"2", T0 + 20) is True  # equal bytes will do
     assert keys(cache) == ["b", "a"]  # counts as use
     clock.advance(15)
     assert cache.peek("a") == b"2"  # the new deadline

@@ -55,6 +55,7 @@ class TestContractWithInjectedClock(StoreContract):
 
 class TestContractWithLibraryClock(StoreContract):
     """clock=None follows fastsession._clock.now, even when frozen after construction."""
+
     TOUCH_TELLS_GONE = True
 
     @pytest.fixture

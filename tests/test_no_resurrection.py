@@ -68,9 +68,7 @@ def starlette_app(store: Any, gate: Gate, options: dict[str, Any]) -> Starlette:
         request.session["user"] = "ann"
         return JSONResponse({"sid": request.scope["session_id"]})
 
-    routes = [
-        Route(f"/{f.__name__}", f, methods=["POST"]) for f in (login, slow, logout, relogin)
-    ]
+    routes = [Route(f"/{f.__name__}", f, methods=["POST"]) for f in (login, slow, logout, relogin)]
     middleware = Middleware(
         fastsession.SessionMiddleware, secret=SECRET, store=store, name=NAME, **options
     )
@@ -97,9 +95,7 @@ def wsgi_app(store: Any, gate: Gate, options: dict[str, Any]) -> Any:
         start_response("200 OK", [("Content-Type", "application/json")])
         return [json.dumps(body).encode()]
 
-    return fastsession.WSGISessionMiddleware(
-        app, secret=SECRET, store=store, name=NAME, **options
-    )
+    return fastsession.WSGISessionMiddleware(app, secret=SECRET, store=store, name=NAME, **options)
 
 
 class Site:

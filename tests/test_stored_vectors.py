@@ -59,8 +59,9 @@ def test_stored_record(case: dict[str, Any], kind: str, monkeypatch: pytest.Monk
     if cookie.get("max_age") == 0:
         # express sends a cookie that is expired on arrival (a new session on
         # every request); fastsession refuses it at construction, naming it.
-        with pytest.raises(ValueError, match="'max_age' must be more than 0"), pytest.warns(
-            UserWarning
+        with (
+            pytest.raises(ValueError, match="'max_age' must be more than 0"),
+            pytest.warns(UserWarning),
         ):
             Client(kind, store=store, cookie=cookie, **kwargs)
         return

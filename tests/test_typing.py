@@ -29,7 +29,8 @@ def readme_quick_start(tmp_path: Path) -> list[Path]:
         paths.append(path)
     return paths
 
-BAD = '''
+
+BAD = """
 from starlette.applications import Starlette
 from starlette.requests import Request
 
@@ -53,7 +54,7 @@ SessionMiddleware(app, secret="s" * 32, resav=True)  # error
 WSGISessionMiddleware(wsgi, secret="s" * 32, unset="drop")  # error
 starlette = Starlette()
 starlette.add_middleware(SessionMiddleware, secret="s" * 32, rolling="no")  # error
-'''
+"""
 BAD_LINES = {n for n, line in enumerate(BAD.splitlines(), 1) if "# error" in line}
 
 

@@ -1,6 +1,7 @@
 """Views exercising what Django code asks of request.session: sync and async
 views, auth login/logout, messages, a CSRF-protected form, set_expiry and the
-test cookie, fastsession's flash messages, and the routes of tests/interop/app.mjs for the Express interop."""
+test cookie, fastsession's flash messages, and the routes of tests/interop/app.mjs for the
+Express interop."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.sessions.exceptions import SessionInterrupted
 from django.contrib.auth import aauthenticate, alogin, alogout, authenticate, login, logout
+from django.contrib.sessions.exceptions import SessionInterrupted
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.template import engines
