@@ -1,7 +1,7 @@
 """The lifetime options and cache headers over real HTTP, on a real redis-server.
 
 uvicorn (ASGI, AsyncRedisStore) and waitress (WSGI, RedisStore) on 127.0.0.1 (and
-both on MemoryStore, its calls counted, in the last test);
+both on MemoryStore, its calls recorded, in the last test);
 the commands the store sends are read back from Redis MONITOR: with
 ``touch_after`` a read inside the window is one GET, a read after it GET +
 SET with the new TTL (a rolling cookie re-sent only then); ``absolute_timeout`` ends an
@@ -19,11 +19,11 @@ import httpx
 import pytest
 from app_servers import UvicornThread, WaitressThread
 from conftest import FakeClock
+from harness import RecordingStore
 from redis_server import CommandLog, RedisServer, redis_db, redis_server
 
 import fastsession
 import fastsession._clock
-from fastsession.stores.memory import MemoryStore
 from fastsession.stores.redis import AsyncRedisStore, RedisStore
 
 pytestmark = [pytest.mark.redis]
@@ -182,40 +182,14 @@ def test_cache_headers_over_http(kind: str, redis_db: RedisServer) -> None:
         assert "vary" not in response.headers and "cache-control" not in response.headers
 
 
-class CountingMemoryStore(MemoryStore):
-    """The real MemoryStore, its calls from the request path counted."""
+def test_every_lifetime_option_over_http_on_memory_store(kind: str, clock: FakeClock) -> None:
+    store = RecordingStore()
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.ops: list[str] = []
-
-    def get(self, sid: str) -> Any:
-        self.ops.append("get")
-        return super().get(sid)
-
-    def set(self, sid: str, session: Any) -> None:
-        self.ops.append("set")
-        super().set(sid, session)
-
-    def replace(self, sid: str, session: Any) -> bool:
-        self.ops.append("replace")
-        return super().replace(sid, session)
-
-    def touch(self, sid: str, session: Any) -> bool:
-        self.ops.append("touch")
-        return super().touch(sid, session)
-
-    def destroy(self, sid: str) -> None:
-        self.ops.append("destroy")
-        super().destroy(sid)
-
-    def take(self) -> list[str]:
-        ops, self.ops = self.ops, []
+    def take() -> list[str]:
+        ops = [op for op, _ in store.ops]
+        store.ops.clear()
         return ops
 
-
-def test_every_lifetime_option_over_http_on_memory_store(kind: str, clock: FakeClock) -> None:
-    store = CountingMemoryStore()
     options: dict[str, Any] = {
         "store": store,
         "cookie": {"max_age": MAX_AGE},
@@ -230,24 +204,24 @@ def test_every_lifetime_option_over_http_on_memory_store(kind: str, clock: FakeC
         with httpx.Client(base_url=server.url, timeout=10) as browser:
             response = browser.get("/views")
             sid = response.json()["sid"]
-            assert store.take() == ["set"]
+            assert take() == ["set"]
             assert response.headers["vary"] == "Cookie"
             assert response.headers["cache-control"] == "private"
             clock.advance(30)  # within touch_after: one get, nothing renewed or sent
             response = browser.get("/")
-            assert store.take() == ["get"] and response.headers.get_list("set-cookie") == []
+            assert take() == ["get"] and response.headers.get_list("set-cookie") == []
             assert response.headers["vary"] == "Cookie" and "cache-control" not in response.headers
             clock.advance(30)  # due: renewed by a save, the rolling cookie re-sent
             response = browser.get("/")
-            assert store.take() == ["get", "replace"]
+            assert take() == ["get", "replace"]
             assert len(response.headers.get_list("set-cookie")) == 1
             stored = store.get(sid)
             assert stored is not None and stored["cookie"]["expires"] == iso(clock.now + MAX_AGE)
-            store.take()
+            take()
             clock.advance(600)  # past absolute_timeout since the login, however active
             body = browser.get("/views").json()
             assert body["sid"] != sid and body["views"] == 1
-            assert store.take() == ["get", "destroy", "set"]
+            assert take() == ["get", "destroy", "set"]
             assert store.get(sid) is None
     finally:
         server.stop()
