@@ -452,12 +452,15 @@ class RequestCore:
     def start_message(self, message: MutableMapping[str, Any], line: str | None) -> Any:
         """The response's start message with the Set-Cookie ``line`` (if any)
         and, with ``cache_headers``, made safe for caches (`cache_safe`)."""
+        headers = None
         if line is not None:
-            message = with_set_cookie(message, line)
+            message = with_set_cookie(message, line)  # a copy, its headers list its own
+            headers = message["headers"]
         if self.engine.cache_headers and message["type"] != "websocket.accept":
-            if line is None:
+            if headers is None:
                 message = dict(message)
-            message["headers"] = cache_safe(list(message.get("headers", ())), ASGI_WORDS)
+                message["headers"] = headers = list(message.get("headers", ()))
+            cache_safe(headers, ASGI_WORDS)
         return message
 
     def start_response(

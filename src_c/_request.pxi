@@ -425,12 +425,15 @@ cdef class RequestCore:
         await self.respond(message)
 
     cpdef object start_message(self, object message, object line):
+        cdef list headers = None
         if line is not None:
-            message = with_set_cookie(message, line)
+            message = with_set_cookie(message, line)  # a copy, its headers list its own
+            headers = message["headers"]
         if self.engine.cache_headers and _conn_item(message, "type") != "websocket.accept":
-            if line is None:
+            if headers is None:
                 message = _copy(message)
-            message["headers"] = cache_safe(list(message.get("headers", ())), _ASGI_WORDS)
+                message["headers"] = headers = list(message.get("headers", ()))
+            cache_safe(headers, _ASGI_WORDS)
         return message
 
     def start_response(self, status, headers, exc_info=None):
