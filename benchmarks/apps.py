@@ -85,6 +85,12 @@ def _asgi_fastsession(store: Any = None) -> ASGIApp:
     return app
 
 
+def _asgi_floor(store: Any = None) -> ASGIApp:
+    from benchmarks.floor import FloorASGI
+
+    return FloorASGI(session_asgi, store)
+
+
 def _asgi_starlette() -> ASGIApp:
     from starlette.middleware.sessions import SessionMiddleware
 
@@ -146,6 +152,14 @@ def _starlette_fastsession() -> ASGIApp:
     return _starlette(stack, True)
 
 
+def _starlette_floor() -> ASGIApp:
+    from starlette.middleware import Middleware
+
+    from benchmarks.floor import FloorASGI
+
+    return _starlette([Middleware(FloorASGI)], True)
+
+
 def _starlette_cookie() -> ASGIApp:
     from starlette.middleware import Middleware
     from starlette.middleware.sessions import SessionMiddleware
@@ -197,6 +211,12 @@ def _wsgi_fastsession(store: Any = None) -> WSGIApp:
     store = store or memory_store()
     app: WSGIApp = fastsession.WSGISessionMiddleware(inner, secret=SECRET, store=store)
     return app
+
+
+def _wsgi_floor(store: Any = None) -> WSGIApp:
+    from benchmarks.floor import FloorWSGI
+
+    return FloorWSGI(session_wsgi("floor.session", explicit_save=False), store)
 
 
 def _wsgi_beaker() -> WSGIApp:
@@ -293,6 +313,8 @@ ASGI_VARIANTS: dict[str, Variant] = {
         # The bare app again, measured as a contender: its added cost is the noise floor.
         Variant("bare-control", "asgi", "bare", lambda: bare_asgi),
         Variant("fastsession", "asgi", "bare", _asgi_fastsession),
+        # Not a product: the least a store-backed middleware does (benchmarks/floor.py).
+        Variant("floor", "asgi", "bare", _asgi_floor),
         Variant("starlette", "asgi", "bare", _asgi_starlette),
         Variant("starsessions", "asgi", "bare", _asgi_starsessions),
     )
@@ -304,6 +326,7 @@ WSGI_VARIANTS: dict[str, Variant] = {
         Variant("bare", "wsgi", "bare", lambda: bare_wsgi),
         Variant("bare-control", "wsgi", "bare", lambda: bare_wsgi),
         Variant("fastsession", "wsgi", "bare", _wsgi_fastsession),
+        Variant("floor", "wsgi", "bare", _wsgi_floor),
         Variant("beaker", "wsgi", "bare", _wsgi_beaker),
         Variant("flask", "wsgi", "flask", lambda: _flask("bare")),
         Variant("flask+fastsession", "wsgi", "flask", _flask_fastsession),
@@ -319,6 +342,7 @@ STARLETTE_VARIANTS: dict[str, Variant] = {
         Variant("bare", "asgi", "bare", _starlette_bare),
         Variant("bare-control", "asgi", "bare", _starlette_bare),
         Variant("fastsession", "asgi", "bare", _starlette_fastsession),
+        Variant("floor", "asgi", "bare", _starlette_floor),
         Variant("starlette", "asgi", "bare", _starlette_cookie),
         Variant("starsessions", "asgi", "bare", _starlette_starsessions),
     )

@@ -150,7 +150,7 @@ def _all_targets(frameworks: Sequence[str]) -> list[Target]:
         found.append(Target("starlette", "bare", ("read",)))
         # A second bare server measured as a contender: its keep ratio is the noise floor.
         found.append(Target("starlette", "bare-control", ("read",)))
-        for name in ("fastsession", "starlette", "starsessions"):
+        for name in ("fastsession", "floor", "starlette", "starsessions"):
             found.append(Target("starlette", name, ("read", "write")))
     if "express" in frameworks and shutil.which("node"):
         found.append(Target("express", "bare", ("read",)))

@@ -51,6 +51,9 @@ def build(variant: apps.Variant) -> tuple[Any, Counter | None]:
         store = apps.memory_store()
         counter: Counter = store.length
         return variant.build(store=store), counter
+    if variant.name == "floor":
+        floor: dict[str, Any] = {}
+        return variant.build(store=floor), floor.__len__
     if variant.name == "starsessions":
         from starsessions import InMemoryStore
 
