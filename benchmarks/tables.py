@@ -24,6 +24,7 @@ from benchmarks.ratios import (
 )
 
 REFERENCE_PEER = "starlette"  # the traffic targets are shares of its added cost
+FLOOR = "floor"  # benchmarks/floor.py: the least a store-backed middleware does
 
 
 def _share(fraction: float) -> str:
@@ -41,6 +42,17 @@ def traffic_verdict(ours: Row, peer: Row | None, op: str) -> str:
     met = "met" if share <= target else "MISSED"
     here = f"{_share(share)}" if share > 0 else "≤ 0"
     return f"≤ {_share(target)} of {REFERENCE_PEER}'s (here {here}): {met}"
+
+
+def floor_verdict(floor: Row, peer: Row | None, op: str) -> str:
+    """The yardstick's own share of Starlette's cost: what the target asks of it."""
+    target = TRAFFIC_SHARE_TARGETS.get(op)
+    if target is None or peer is None or not peer.added or floor.added is None:
+        return ""
+    share = floor.added / peer.added
+    here = f"{_share(share)}" if share > 0 else "≤ 0"
+    within = "within" if share <= target else "above"
+    return f"yardstick: {here} of {REFERENCE_PEER}'s, {within} the {_share(target)} target"
 
 
 def side_by_side(groups: Mapping[str, Sequence[Row]]) -> list[str]:
@@ -78,6 +90,8 @@ def side_by_side(groups: Mapping[str, Sequence[Row]]) -> list[str]:
             verdict = ""
             if r.is_reference and r.baseline == "bare":
                 verdict = traffic_verdict(r, peer, op)
+            elif r.contender == FLOOR:
+                verdict = floor_verdict(r, peer, op)
             label = f"**{r.contender}**" if r.is_reference else r.contender
             cells = [
                 case.replace("-", " "),

@@ -287,6 +287,20 @@ def test_real_traffic_sits_beside_one_cookie_with_the_share_of_starlettes_cost()
     assert report.index("one cookie beside") < report.index("### traffic-asgi-read")
 
 
+def test_the_floor_row_shows_its_own_share_of_starlettes_cost() -> None:
+    added = {"fastsession": 6, "floor": 3, "starlette": 12}
+    data = {
+        "benchmarks": [
+            *middleware_data("middleware-asgi-read", "read", added),
+            *middleware_data("traffic-asgi-read", "read", added, sessions=100_000),
+        ]
+    }
+    text = "\n".join(tables.side_by_side(ratios.grouped(ratios.entries(data))))
+    floor = next(x for x in text.splitlines() if x.startswith("| asgi read | floor |"))
+    assert floor.endswith("| yardstick: 1/4 of starlette's, above the 1/6 target |")
+    assert "MISSED" in next(x for x in text.splitlines() if "**fastsession**" in x)
+
+
 def test_http_table_pairs_one_cookie_with_many_sessions_and_judges_both() -> None:
     def row(contender: str, op: str, cookies: int, median: float, keep: float) -> dict[str, Any]:
         return {

@@ -135,6 +135,8 @@ def test_rotation_cycles_and_says_what_it_handed_out() -> None:
         apps.WSGI_VARIANTS["fastsession"],
         apps.WSGI_VARIANTS["flask+fastsession"],
         apps.ASGI_VARIANTS["starlette"],  # the data in the cookie: distinct users, cookies
+        apps.ASGI_VARIANTS["floor"],
+        apps.WSGI_VARIANTS["floor"],
     ],
     ids=lambda v: f"{v.protocol}-{v.name}",
 )
