@@ -15,7 +15,7 @@ from ._model_py import CookieCore, CookieShape, SessionCore, shape_of
 from ._sid_py import SidReader
 
 if TYPE_CHECKING:
-    from ._request_py import RequestCore
+    from ._load_py import LoadCore
 
 __all__ = ["CREATED_KEY", "EngineCore"]
 
@@ -64,7 +64,7 @@ class EngineCore:
         session_cls: type[SessionCore],
         cookie_cls: type[CookieCore],
         genid: Callable[[Any], str],
-        new_cookie: Callable[[RequestCore], CookieCore],
+        new_cookie: Callable[[LoadCore], CookieCore],
         set_cookie_line: Callable[[str, Any], str | None],
         secure_of: Callable[[Any], bool],
         resave: bool,

@@ -9,7 +9,8 @@ pure twin              compiled twin           what it owns
 ``_sid_py.py``         ``src_c/_sid.pxi``      SidReader: Cookie header → id
 ``_memory_py.py``      ``src_c/_memory.pxi``   MemoryCore: MemoryStore's data
 ``_engine_py.py``      ``src_c/_engine.pxi``   EngineCore: a middleware's constants
-``_request_py.py``     ``src_c/_request.pxi``  RequestCore: one request's session
+``_load_py.py``        ``src_c/_load.pxi``     LoadCore: a request's session loaded
+``_request_py.py``     ``src_c/_request.pxi``  RequestCore: decisions and the commit
 ``_headers_py.py``     ``src_c/_headers.pxi``  response headers: Set-Cookie, cache
 ``_logs_py.py``        ``src_c/_logs.pxi``     the kernel's log lines
 =====================  ======================  =================================
@@ -17,6 +18,7 @@ pure twin              compiled twin           what it owns
 
 from ._engine_py import CREATED_KEY, EngineCore
 from ._headers_py import cache_safe
+from ._load_py import EMPTY_DATA, LoadCore
 from ._memory_py import (
     MemoryCore,
     cookie_end,
@@ -26,7 +28,7 @@ from ._memory_py import (
     with_cookie,
 )
 from ._model_py import CookieCore, CookieShape, SessionCore, cookie_from_fields, shape_of
-from ._request_py import EMPTY_DATA, RequestCore, new_request, release
+from ._request_py import RequestCore, new_request, release
 from ._sid_py import HEADER_LEN_MAX, HEADERS_MAX, VERIFIED_MAX, SidReader
 
 __all__ = [
@@ -38,6 +40,7 @@ __all__ = [
     "CookieCore",
     "CookieShape",
     "EngineCore",
+    "LoadCore",
     "MemoryCore",
     "RequestCore",
     "SessionCore",

@@ -1,17 +1,17 @@
-"""Pure-Python request kernel: the spec of src_c/_request.pxi.
+"""Pure-Python request kernel, its second half: the spec of src_c/_request.pxi.
 
-One request's session, below the middlewares' own I/O: load it (or make a new
-one), decide what express-session decides about Set-Cookie and the store
-(its section 5: ``shouldSetCookie``, ``shouldSave``, ``shouldTouch``,
-``isModified``, ``isSaved``, ``shouldDestroy``), and do it at the response's
-start and before its last message, through the one ``send`` (ASGI) or
-``start_response`` (WSGI) wrapper the app is given.
+`RequestCore` extends `LoadCore` (``_load_py.py``: the state, and the session
+loaded or made) with what happens at the response: decide what express-session
+decides about Set-Cookie and the store (its section 5: ``shouldSetCookie``,
+``shouldSave``, ``shouldTouch``, ``isModified``, ``isSaved``,
+``shouldDestroy``), and do it at the response's start and before its last
+message, through the one ``send`` (ASGI) or ``start_response`` (WSGI) wrapper
+the app is given.
 
 Invariants:
 
-* ``original_data``, ``saved_data`` and ``committed_data`` are the data's JSON
-  (the record without its cookie) as loaded, as last saved (None: never) and
-  as of the last commit; equal bytes mean unmodified.
+* ``committed_data`` is the data's JSON as of the last commit; equal bytes to
+  ``original_data`` / ``saved_data`` mean unmodified / saved.
 * A store's ``set`` or ``touch`` called from here sees the data's JSON in
   ``session.encoded`` for the length of the call, so it is not encoded again.
 * A store failure is raised (logged, as a `StoreError` naming the operation),
@@ -21,9 +21,8 @@ Invariants:
   session another request destroyed meanwhile is never brought back. When
   ``replace`` or ``touch`` says it is gone, its changes are dropped, a warning
   is logged and no Set-Cookie is sent for it.
-* The lifetime options (``touch_after``, ``absolute_timeout``) cost one flag
-  test (``engine.lifecycle``) where they act when both are off; their steps are
-  the methods under "lifetime options" below.
+* With ``touch_after``, `touch_skipped` decides at the response's start
+  whether an unchanged session's renewal is due.
 """
 
 from __future__ import annotations
@@ -31,158 +30,25 @@ from __future__ import annotations
 from collections.abc import Mapping, MutableMapping
 from typing import Any
 
-from ._engine_py import CREATED_KEY, EngineCore
+from ._engine_py import EngineCore
 from ._headers_py import ASGI_WORDS, WSGI_WORDS, cache_safe, with_set_cookie
-from ._logs_py import debug, gone, load_failed, store_failed
-from ._model_py import (
-    SessionCore,
-    _now_ms,
-    cookie_from_fields,
-)
-from .errors import SessionError, check_record
+from ._load_py import LoadCore
+from ._logs_py import debug, gone, store_failed
+from ._model_py import SessionCore, _now_ms
 
-__all__ = ["EMPTY_DATA", "RequestCore", "new_request", "release"]
-
-EMPTY_DATA = b"{}"
-"""The data's JSON of a new session."""
-
+__all__ = ["RequestCore", "new_request", "release"]
 
 _START = frozenset({"http.response.start", "websocket.accept", "websocket.http.response.start"})
 
 
-class RequestCore:
-    """One request's session bookkeeping (express's cookieId, originalId, hashes).
+class RequestCore(LoadCore):
+    """One request's session bookkeeping (express's cookieId, originalId, hashes):
+    `LoadCore`'s state and loading, and the decisions and commit at the response.
 
     ``respond`` is the server's ``send`` (ASGI) or ``start_response`` (WSGI).
     """
 
-    __slots__ = (
-        "engine", "conn", "options", "respond", "secure",
-        "cookie_id", "original_id", "loaded_id", "original_data", "saved_data",
-        "touched", "destroyed", "started", "committed_id", "committed_data",
-        "last_touch", "quiet", "renew",
-    )  # fmt: skip
-
-    def __init__(
-        self,
-        engine: EngineCore,
-        conn: MutableMapping[str, Any],
-        options: Mapping[str, Any],
-        respond: Any,
-    ) -> None:
-        self.engine = engine
-        self.conn = conn
-        self.options = options
-        self.respond = respond
-        self.secure: bool | None = None  # found out when first needed
-        self.cookie_id: str | None = None
-        self.original_id: str | None = None
-        self.loaded_id: str | None = None  # the id of the session read from the store
-        self.original_data: bytes | None = None
-        self.saved_data: bytes | None = None
-        self.touched = False
-        self.destroyed = False
-        self.started = False
-        self.committed_id: str | None = None
-        self.committed_data: bytes | None = None
-        self.last_touch: int | None = None  # with touch_after: the loaded record's
-        self.quiet = False  # with touch_after: this request renews nothing
-        self.renew = False  # with touch_after: the renewal is due, made by a save
-
-    def is_secure(self) -> bool:
-        """Whether the request came over TLS (as the protocol's ``secure_of`` says)."""
-        secure = self.secure
-        if secure is None:
-            secure = self.secure = bool(self.engine.secure_of(self.conn))
-        return secure
-
-    # -- loading ----------------------------------------------------------------------
-
-    def begin(self, sid: str | None) -> SessionCore:
-        """The request's session from a sync store: the stored one if ``sid``
-        (the cookie's verified id) is stored, else a new one."""
-        self.cookie_id = sid
-        if sid is None:
-            return self.generate()
-        try:
-            record = self.engine.store.get(sid)
-        except FileNotFoundError:  # express's ENOENT: not stored
-            record = None
-        except Exception as exc:
-            raise load_failed(exc) from exc
-        if record is None:
-            return self.generate()
-        if self.engine.lifecycle and self.outlived(record):
-            debug("session %s outlived absolute_timeout: destroyed", sid)
-            try:
-                self.engine.store.destroy(sid)
-            except Exception as exc:
-                raise store_failed("destroy", exc) from exc
-            return self.generate()
-        return self.inflate(sid, record)
-
-    async def abegin(self, sid: str | None) -> SessionCore:
-        """`begin` with the store's ``get`` awaited."""
-        self.cookie_id = sid
-        if sid is None:
-            return self.generate()
-        try:
-            record = await self.engine.aget(sid)
-        except FileNotFoundError:
-            record = None
-        except Exception as exc:
-            raise load_failed(exc) from exc
-        if record is None:
-            return self.generate()
-        if self.engine.lifecycle and self.outlived(record):
-            debug("session %s outlived absolute_timeout: destroyed", sid)
-            try:
-                await self.engine.adestroy(sid)
-            except Exception as exc:
-                raise store_failed("destroy", exc) from exc
-            return self.generate()
-        return self.inflate(sid, record)
-
-    def inflate(self, sid: str, record: Any) -> SessionCore:
-        """The session of a stored record (express inflate); takes ``record`` over."""
-        fields = dict(check_record(record))
-        del record["cookie"]
-        cookie = cookie_from_fields(self.engine.cookie_cls, fields)
-        cookie.shape = self.engine.shape_for(fields)
-        session = self.attach(sid, cookie, record)
-        self.loaded_id = sid
-        self.original_data = data = session.encode()
-        if not self.engine.resave:
-            self.saved_data = data  # a freshly loaded session counts as saved
-        if self.engine.lifecycle:
-            self.loaded(session)
-        return session
-
-    def generate(self) -> SessionCore:
-        """A brand-new session (express generate): new id, empty data, fresh cookie."""
-        session = self.attach(self.new_id(), self.engine.new_cookie(self), {})
-        self.original_data = EMPTY_DATA
-        if self.engine.lifecycle and self.stamp(session, True):
-            # The creation time alone does not make the session modified (saved).
-            self.original_data = session.encode()
-        return session
-
-    def new_id(self) -> str:
-        sid = self.engine.genid(self.conn)
-        if not isinstance(sid, str) or not sid:
-            raise SessionError(f"genid returned {sid!r}: a session id must be a non-empty str")
-        return sid
-
-    def attach(self, sid: str, cookie: Any, data: Mapping[str, Any]) -> SessionCore:
-        """A session of the engine's class for this request, put where the app finds it."""
-        engine = self.engine
-        cls = engine.session_cls
-        session: SessionCore = cls.__new__(cls)
-        session.bind(sid, cookie, data, self)
-        self.conn[engine.id_key] = sid
-        self.conn[engine.session_key] = session
-        self.original_id = sid
-        return session
+    __slots__ = ()
 
     # -- express's decisions ----------------------------------------------------------
 
@@ -222,36 +88,7 @@ class RequestCore:
             return None
         return sid or None
 
-    # -- lifetime options (engine.lifecycle) -----------------------------------------
-
-    def outlived(self, record: Any) -> bool:
-        """With absolute_timeout: the stored session was created that long ago."""
-        limit = self.engine.absolute_ms
-        if limit < 0 or not isinstance(record, Mapping):
-            return False
-        created: Any = record.get(CREATED_KEY)
-        return _is_number(created) and _now_ms() - created >= limit
-
-    def stamp(self, session: SessionCore, fresh: bool) -> bool:
-        """With absolute_timeout: record the creation time, now, in a new
-        (``fresh``) session, or in a loaded one that lacks it (made before the
-        option, or by an Express app). True when stamped."""
-        if self.engine.absolute_ms < 0 or (not fresh and _is_number(session.get(CREATED_KEY))):
-            return False
-        session[CREATED_KEY] = _now_ms()
-        return True
-
-    def loaded(self, session: SessionCore) -> None:
-        """A stored session was loaded: note its last renewal (touch_after), and
-        stamp it if it lacks its creation time (absolute_timeout)."""
-        cookie = session.cookie
-        if self.engine.touch_after_ms >= 0:
-            expires = cookie.expires_ms
-            original = cookie.original_ms
-            # express renews as expires = now + originalMaxAge: the renewal was then.
-            if expires is not None and original is not None:
-                self.last_touch = expires - original
-        self.stamp(session, False)
+    # -- lifetime option at the response (engine.lifecycle) -------------------------
 
     def touch_skipped(self, session: SessionCore, sid: str) -> bool:
         """With touch_after, at the response's start: this request changes
@@ -503,7 +340,3 @@ def _data(value: Any, name: str) -> bytes | None:
     if value is not None and type(value) is not bytes:
         raise TypeError(f"RequestCore.{name} must be bytes or None, not {type(value).__name__}")
     return value
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)

@@ -62,6 +62,7 @@ include "_model.pxi"
 include "_sid.pxi"
 include "_memory.pxi"
 include "_engine.pxi"
+include "_load.pxi"
 include "_request.pxi"
 
 __all__ = [
@@ -73,6 +74,7 @@ __all__ = [
     "CookieCore",
     "CookieShape",
     "EngineCore",
+    "LoadCore",
     "MemoryCore",
     "RequestCore",
     "SessionCore",
