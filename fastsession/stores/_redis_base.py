@@ -44,10 +44,9 @@ class Serializer(Protocol):
     def loads(self, data: Any, /) -> Any: ...
 
 
+# The ``ttl=`` option's types, documented where redis.py re-exports them.
 TTLFunction = Callable[[StorableSession], "int | float | timedelta"]
-"""``ttl=`` as a function of the session: its lifetime in seconds."""
 TTL = int | float | timedelta | TTLFunction | None
-"""``ttl=``: seconds (or a `timedelta`, or a `TTLFunction`) for sessions without expiry."""
 
 
 def _client_errors() -> tuple[type[BaseException], ...]:

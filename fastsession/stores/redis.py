@@ -15,10 +15,15 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 
 from .._types import Record, StorableSession
-from . import AsyncStore, Store, _redis_cached, _redis_users
-from ._redis_base import TTL, Serializer, TTLFunction, _glob_escape, _RedisStoreBase
+from . import AsyncStore, Store, _redis_base, _redis_cached, _redis_users
+from ._redis_base import Serializer, _glob_escape, _RedisStoreBase
 from ._redis_cache import LocalCache
 from ._redis_cached import aforgets, forgets
+
+TTLFunction = _redis_base.TTLFunction
+"""``ttl=`` as a function of the session: its lifetime in seconds."""
+TTL = _redis_base.TTL
+"""``ttl=``: seconds (or a `timedelta`, or a `TTLFunction`) for sessions without expiry."""
 
 _DELETE_BATCH = 1000
 
