@@ -1,7 +1,8 @@
 """Pure-Python LRU of bytes with a per-entry deadline: the spec of ``fastsession._lru_c``.
 
-Invariants, shared with ``src_c/_lru_c.pyx`` (tests/test_lru_properties.py holds
-the twins equal):
+Invariants, shared with ``src_c/_lru_c.pyx`` (which includes ``_lru_clock.pxi``,
+the clock, and ``_lru_reclaim.pxi``, ``_make_room`` / ``items`` / ``sweep`` /
+``_notify``; tests/test_lru_properties.py holds the twins equal):
 
 * Entries are kept in use order, least recently used first. ``get``, ``set``
   and a successful ``touch`` count as use; ``peek`` does not.

@@ -4,7 +4,7 @@
 
 Each compression runs in its own child process (FASTSESSION_SHA256_PORTABLE=1 forces
 the portable one), as tests/test_sha256.py does with a smaller sample. Run it after
-touching src_c/_sha256.h.
+touching src_c/_sha256.h or src_c/_sha256_ni.h.
 """
 
 from __future__ import annotations

@@ -31,6 +31,11 @@
 # never starts a collection that could run a finaliser). Callback tuples are
 # allocated only between two complete changes. Not declared
 # freethreading_compatible: a free-threaded interpreter re-enables the GIL.
+#
+# One C unit built from included files, each beside the pure code it mirrors:
+# _lru_clock.pxi (reading the clock, settling a deadline), this file (the
+# structure and the per-key operations), _lru_reclaim.pxi (_make_room, items,
+# sweep and the callbacks).
 
 cimport cython
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_CheckExact, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
@@ -42,62 +47,16 @@ from cpython.unicode cimport PyUnicode_CheckExact, PyUnicode_FromObject
 
 import time
 
-from . import _clock as _clock_module
-
-# Read straight from the module's namespace: cheaper than getattr at each call.
-cdef dict _clock_namespace = _clock_module.__dict__
-
 cdef extern from "Python.h":
     Py_ssize_t PyDict_GET_SIZE(object)
 
-cdef extern from "<time.h>" nogil:
-    """
-    static double fastsession_wallclock(void) {
-        struct timespec ts;
-        if (timespec_get(&ts, TIME_UTC) == 0) return -1.0;
-        return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-    }
-    #if defined(CLOCK_REALTIME_COARSE)
-    #define FASTSESSION_HAVE_COARSE 1
-    static double fastsession_coarse_clock(void) {
-        struct timespec ts;
-        if (clock_gettime(CLOCK_REALTIME_COARSE, &ts) != 0) return fastsession_wallclock();
-        return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-    }
-    #else
-    #define FASTSESSION_HAVE_COARSE 0
-    #define fastsession_coarse_clock fastsession_wallclock
-    #endif
-    """
-    double fastsession_wallclock()
-    double fastsession_coarse_clock()
-    const bint FASTSESSION_HAVE_COARSE
-
-# The wall clock read at each call is the costliest part of a get. Linux keeps a
-# coarse copy (updated every tick, a few ms behind) that is several times
-# cheaper: it settles every deadline more than _COARSE_SLACK ahead of it, and
-# only a deadline closer than that needs the exact clock. Decisions are those of
-# the exact clock; the cost is that of the coarse one for sessions not about to
-# expire.
-cdef double _COARSE_SLACK = 1.0
-
-cdef struct _Now:
-    double t
-    bint exact
-
-
-cdef inline bint _expired(double deadline, _Now* now) noexcept nogil:
-    if not now.exact and deadline <= now.t + _COARSE_SLACK:
-        now.t = fastsession_wallclock()
-        now.exact = True
-    return deadline <= now.t
+include "_lru_clock.pxi"
 
 __all__ = ["RECLAIM_PER_WRITE", "LRUCache"]
 
 RECLAIM_PER_WRITE = 2
 cdef str _NAN_DEADLINE = "deadline must be a number, not NaN"
 cdef Py_ssize_t _RECLAIM = RECLAIM_PER_WRITE
-cdef object _time_time = time.time
 
 
 @cython.final
@@ -173,36 +132,6 @@ cdef class LRUCache:
             p = nxt
         self._root.prev = self._root.next = <PyObject*>self._root
 
-    cdef inline object _clock_fn(self):
-        if self._clock is not None:
-            return self._clock
-        cdef PyObject* now = PyDict_GetItemWithError(_clock_namespace, "now")
-        if now == NULL:
-            return _clock_module.now  # raises the AttributeError
-        return <object>now
-
-    cdef inline int _read_clock(self, _Now* now) except -1:
-        # time.time is read in C: cheaper, and no Python call. Any other clock
-        # may let other threads run: callers read it before changing anything,
-        # and recheck what they hold afterwards.
-        clock = self._clock_fn()
-        if clock is not _time_time:
-            now.t = clock()
-            now.exact = True
-        elif FASTSESSION_HAVE_COARSE:
-            now.t = fastsession_coarse_clock()
-            now.exact = False
-        else:
-            now.t = fastsession_wallclock()
-            now.exact = True
-        return 0
-
-    cdef inline double _exact_now(self) except? -1.0:
-        clock = self._clock_fn()
-        if clock is _time_time:
-            return fastsession_wallclock()
-        return clock()
-
     cdef inline _Node _lookup(self, object key):
         cdef PyObject* p = PyDict_GetItemWithError(self._map, key)
         if p == NULL:
@@ -216,7 +145,7 @@ cdef class LRUCache:
         if node is None:
             return None
         cdef _Now now
-        self._read_clock(&now)
+        _read_clock(self._clock, &now)
         if node.prev == NULL:
             return None
         if not _expired(node.deadline, &now):
@@ -232,7 +161,7 @@ cdef class LRUCache:
         if node is None:
             return None
         cdef _Now now
-        self._read_clock(&now)
+        _read_clock(self._clock, &now)
         if node.prev == NULL:
             return None
         if not _expired(node.deadline, &now):
@@ -254,7 +183,7 @@ cdef class LRUCache:
         if deadline != deadline:
             raise ValueError(_NAN_DEADLINE)
         cdef _Now now
-        self._read_clock(&now)
+        _read_clock(self._clock, &now)
         cdef _Node node = self._lookup(key)
         if node is None:
             node = _Node.__new__(_Node)
@@ -267,7 +196,7 @@ cdef class LRUCache:
             self._move_to_end(node)
             node.deadline = deadline
             node.value = value
-        victims = self._make_room(node, &now)
+        victims = _make_room(self, node, &now)
         if victims is not None:
             _notify(victims, self._on_expire, self._on_evict)
 
@@ -293,7 +222,7 @@ cdef class LRUCache:
         if node is None:
             return False
         cdef _Now now
-        self._read_clock(&now)
+        _read_clock(self._clock, &now)
         # Rechecked after the clock, which may have let another thread in.
         if node.prev == NULL:
             return False
@@ -308,7 +237,7 @@ cdef class LRUCache:
             node.value = value
         node.deadline = deadline
         self._move_to_end(node)
-        victims = self._make_room(node, &now)
+        victims = _make_room(self, node, &now)
         if victims is not None:
             _notify(victims, self._on_expire, self._on_evict)
         return True
@@ -321,79 +250,10 @@ cdef class LRUCache:
         return True
 
     def items(self):
-        cdef double now = self._exact_now()
-        cdef Py_ssize_t n = PyDict_GET_SIZE(self._map), i, nlive = 0, first_expired = n
-        cdef PyObject** held = <PyObject**>PyMem_Malloc((n + 1) * sizeof(PyObject*))
-        if held == NULL:
-            raise MemoryError()
-        cdef PyObject* p = self._root.next
-        cdef _Node node
-        # Sort every node into live (from the front, in order) or expired (from
-        # the back, removed) without Python code; build the result afterwards.
-        while p != <PyObject*>self._root:
-            node = <_Node>p
-            p = node.next
-            Py_INCREF(node)
-            if node.deadline > now:
-                held[nlive] = <PyObject*>node
-                nlive += 1
-            else:
-                first_expired -= 1
-                held[first_expired] = <PyObject*>node
-                self._remove(node)
-        live = []
-        expired = [] if self._on_expire is not None and first_expired < n else None
-        try:
-            for i in range(nlive):
-                node = <_Node>held[i]
-                live.append((node.key, node.value))
-            if expired is not None:
-                for i in range(n - 1, first_expired - 1, -1):
-                    node = <_Node>held[i]
-                    expired.append((True, node.key, node.value))
-        finally:
-            for i in range(nlive):
-                Py_DECREF(<object>held[i])
-            for i in range(first_expired, n):
-                Py_DECREF(<object>held[i])
-            PyMem_Free(held)
-        if expired:
-            _notify(expired, self._on_expire, self._on_evict)
-        return live
+        return _items(self)
 
     def sweep(self, Py_ssize_t limit):
-        if limit <= 0:
-            return 0
-        cdef double now = self._exact_now()
-        cdef Py_ssize_t n = PyDict_GET_SIZE(self._map), i, count = 0
-        if limit < n:
-            n = limit
-        cdef PyObject** held = <PyObject**>PyMem_Malloc((n + 1) * sizeof(PyObject*))
-        if held == NULL:
-            raise MemoryError()
-        cdef PyObject* p = self._root.next
-        cdef _Node node
-        while p != <PyObject*>self._root and count < n:
-            node = <_Node>p
-            p = node.next
-            if node.deadline <= now:
-                Py_INCREF(node)
-                held[count] = <PyObject*>node
-                count += 1
-                self._remove(node)
-        expired = [] if self._on_expire is not None else None
-        try:
-            if expired is not None:
-                for i in range(count):
-                    node = <_Node>held[i]
-                    expired.append((True, node.key, node.value))
-        finally:
-            for i in range(count):
-                Py_DECREF(<object>held[i])
-            PyMem_Free(held)
-        if expired:
-            _notify(expired, self._on_expire, self._on_evict)
-        return count
+        return _sweep(self, limit)
 
     def clear(self):
         self._unlink_all()
@@ -402,46 +262,5 @@ cdef class LRUCache:
     def __len__(self):
         return PyDict_GET_SIZE(self._map)
 
-    cdef list _make_room(self, _Node written, _Now* now):
-        cdef list victims = None
-        cdef Py_ssize_t reclaimed = 0
-        cdef PyObject* p
-        cdef _Node tail
-        cdef bint expired
-        while True:
-            p = self._root.next
-            if p == <PyObject*>written or p == <PyObject*>self._root:
-                break
-            tail = <_Node>p
-            if _expired(tail.deadline, now):
-                if reclaimed >= _RECLAIM and PyDict_GET_SIZE(self._map) <= self._max:
-                    break
-                reclaimed += 1
-                expired = True
-            elif PyDict_GET_SIZE(self._map) > self._max:
-                expired = False
-            else:
-                break
-            self._remove(tail)
-            # The structure is consistent here: allocating may let other threads run.
-            if (self._on_expire if expired else self._on_evict) is not None:
-                if victims is None:
-                    victims = []
-                victims.append((expired, tail.key, tail.value))
-        return victims
 
-
-cdef int _notify(victims, on_expire, on_evict) except -1:
-    first = None
-    for expired, key, value in victims:
-        callback = on_expire if expired else on_evict
-        if callback is None:
-            continue
-        try:
-            callback(key, value)
-        except Exception as exc:
-            if first is None:
-                first = exc
-    if first is not None:
-        raise first
-    return 0
+include "_lru_reclaim.pxi"

@@ -5,16 +5,17 @@
  *   Ch, Maj, Sigma0/1, sigma0/1), 4.2.2 (the constants K), 5.1.1 and 5.3.3 (padding,
  *   initial value), 6.2.2 (the message schedule and the 64 rounds).
  * - HMAC: RFC 2104 / FIPS 198-1, with the ipad (0x36) and opad (0x5c) blocks.
- * - The SHA-NI compression: the Intel SHA Extensions (Gulley et al., Intel, 2013)
- *   through the compiler intrinsics _mm_sha256rnds2_epu32 (two rounds),
- *   _mm_sha256msg1_epu32 and _mm_sha256msg2_epu32 (the message schedule), with
- *   SSSE3 _mm_shuffle_epi8 (byte order) and SSE4.1 _mm_blend_epi16; CPUID leaf 7
- *   EBX bit 29 says whether the CPU has them.
+ * - The SHA-NI compression, in src_c/_sha256_ni.h (included below): the Intel SHA
+ *   Extensions (Gulley et al., Intel, 2013) through the compiler intrinsics
+ *   _mm_sha256rnds2_epu32, _mm_sha256msg1_epu32 and _mm_sha256msg2_epu32 (with
+ *   SSSE3 and SSE4.1 ones); CPUID leaf 7 EBX bit 29 says whether the CPU has them.
  *
  * The functions:
  *   fs_sha256_compress_portable  one 64-byte block into the state, plain C
- *   fs_sha256_compress_shani     the same with the SHA extensions (x86-64 only)
+ *   fs_sha256_compress_shani     the same with the SHA extensions (x86-64 only;
+ *                                _sha256_ni.h)
  *   fs_sha256_accelerated        the SHA-NI compression if this CPU runs it, else NULL
+ *                                (_sha256_ni.h)
  *   fs_sha256_start / _update / _finish   streaming hash over either compression
  *   fs_sha256_update_ucs         feeds a PEP 393 string as UTF-8 (lone surrogates
  *                                as U+FFFD, as Node's Buffer.from does)
@@ -129,90 +130,9 @@ static void fs_sha256_compress_portable(uint32_t s[8], const uint8_t p[64])
     s[4] += e; s[5] += f; s[6] += g; s[7] += h;
 }
 
-/* ---- SHA-NI compression (x86-64, GCC/Clang/MSVC) ------------------------ */
+/* ---- SHA-NI compression (x86-64): _sha256_ni.h ------------------------- */
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#  define FS_HAVE_SHANI 1
-#  include <cpuid.h>
-#  include <immintrin.h>
-#  define FS_SHANI_TARGET __attribute__((target("sha,sse4.1,ssse3")))
-#elif defined(_M_X64) && defined(_MSC_VER)
-#  define FS_HAVE_SHANI 1
-#  include <intrin.h>
-#  include <immintrin.h>
-#  define FS_SHANI_TARGET
-#else
-#  define FS_HAVE_SHANI 0
-#endif
-
-#if FS_HAVE_SHANI
-FS_SHANI_TARGET
-static void fs_sha256_compress_shani(uint32_t state[8], const uint8_t data[64])
-{
-    __m128i st0, st1, msg, tmp, abef, cdgh, m[4];
-    const __m128i bswap = _mm_set_epi64x(0x0c0d0e0f08090a0bLL, 0x0405060700010203LL);
-    int i;
-
-    /* state is ABCD EFGH; the instructions want ABEF and CDGH */
-    tmp = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)&state[0]), 0xB1);
-    st1 = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)&state[4]), 0x1B);
-    st0 = _mm_alignr_epi8(tmp, st1, 8);
-    st1 = _mm_blend_epi16(st1, tmp, 0xF0);
-    abef = st0;
-    cdgh = st1;
-
-    for (i = 0; i < 4; i++)
-        m[i] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(data + 16 * i)), bswap);
-
-    for (i = 0; i < 16; i++) {
-        const int j = i & 3;
-        msg = _mm_add_epi32(m[j], _mm_loadu_si128((const __m128i *)&fs_sha256_k[4 * i]));
-        st1 = _mm_sha256rnds2_epu32(st1, st0, msg);
-        st0 = _mm_sha256rnds2_epu32(st0, st1, _mm_shuffle_epi32(msg, 0x0E));
-        if (i < 12) {
-            /* W[4i+16 .. 4i+19] replaces W[4i .. 4i+3] */
-            tmp = _mm_add_epi32(_mm_sha256msg1_epu32(m[j], m[(j + 1) & 3]),
-                                _mm_alignr_epi8(m[(j + 3) & 3], m[(j + 2) & 3], 4));
-            m[j] = _mm_sha256msg2_epu32(tmp, m[(j + 3) & 3]);
-        }
-    }
-
-    st0 = _mm_add_epi32(st0, abef);
-    st1 = _mm_add_epi32(st1, cdgh);
-    tmp = _mm_shuffle_epi32(st0, 0x1B);
-    st1 = _mm_shuffle_epi32(st1, 0xB1);
-    _mm_storeu_si128((__m128i *)&state[0], _mm_blend_epi16(tmp, st1, 0xF0));
-    _mm_storeu_si128((__m128i *)&state[4], _mm_alignr_epi8(st1, tmp, 8));
-}
-
-static int fs_cpu_has_shani(void)
-{
-#  if defined(_MSC_VER)
-    int r[4];
-    __cpuid(r, 0);
-    if (r[0] < 7) return 0;
-    __cpuid(r, 1);
-    if (!(r[2] & (1 << 19)) || !(r[2] & (1 << 9))) return 0; /* SSE4.1, SSSE3 */
-    __cpuidex(r, 7, 0);
-    return (r[1] >> 29) & 1;
-#  else
-    unsigned int a, b, c, d;
-    if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
-    if (!(c & (1u << 19)) || !(c & (1u << 9))) return 0; /* SSE4.1, SSSE3 */
-    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
-    return (b >> 29) & 1;
-#  endif
-}
-#endif
-
-/* The fastest compression this CPU runs; NULL when only the portable one exists. */
-static fs_compress_fn fs_sha256_accelerated(void)
-{
-#if FS_HAVE_SHANI
-    if (fs_cpu_has_shani()) return fs_sha256_compress_shani;
-#endif
-    return NULL;
-}
+#include "_sha256_ni.h"
 
 /* ---- streaming hash ----------------------------------------------------- */
 

@@ -1,4 +1,5 @@
-"""The hand-written SHA-256 and HMAC-SHA-256 (src_c/_sha256.h) against the standards.
+"""The hand-written SHA-256 and HMAC-SHA-256 (src_c/_sha256.h, with its SHA-NI compression
+in src_c/_sha256_ni.h) against the standards.
 
 Known answers: FIPS 180-4 examples and NIST CAVS SHA256ShortMsg / SHA256LongMsg
 entries, RFC 4231 test cases 1-7. Then a differential test against hashlib and hmac

@@ -11,7 +11,8 @@ from .._types import Record
 from ._redis_cache import LocalCopy
 
 if TYPE_CHECKING:
-    from .redis import AsyncRedisStore, RedisStore, _RedisStoreBase
+    from ._redis_base import _RedisStoreBase
+    from .redis import AsyncRedisStore, RedisStore
 
 
 def get(store: RedisStore, sid: str) -> Record | None:

@@ -18,7 +18,8 @@ from .._types import Record, StorableSession
 from ._users import check_keep, check_user, user_of, user_of_record
 
 if TYPE_CHECKING:
-    from .redis import AsyncRedisStore, RedisStore, _RedisStoreBase
+    from ._redis_base import _RedisStoreBase
+    from .redis import AsyncRedisStore, RedisStore
 
 __all__ = ["adestroy_user", "asessions_of", "destroy_user", "index", "sessions_of", "text"]
 
