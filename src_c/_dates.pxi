@@ -167,7 +167,8 @@ cdef inline object _parse_iso(object text):
 cdef Py_ssize_t _http_date_into(long long second, char *out) noexcept nogil:
     """Date.prototype.toUTCString of a whole second into out (<= _HTTP_DATE_MAX bytes)."""
     cdef long long days = _floor_div(second, 86400)
-    cdef long long rem = second - days * 86400
+    # second % 86400, not second - days * 86400: that product overflows near LLONG_MIN.
+    cdef long long rem = second % 86400
     cdef long long y, m, d, weekday = days % 7
     cdef unsigned long long year
     cdef char digits[20]
@@ -175,6 +176,8 @@ cdef Py_ssize_t _http_date_into(long long second, char *out) noexcept nogil:
     cdef char *p = out
     if weekday < 0:
         weekday += 7
+    if rem < 0:
+        rem += 86400
     _civil_from_days(days, &y, &m, &d)
     memcpy(p, _DATES_WEEKDAYS + 3 * weekday, 3)
     p[3] = b","

@@ -223,11 +223,11 @@ cdef bint _flat_loads(const char *p, Py_ssize_t n, dict out) except -1:
             number = 0
             digits = 0
             while i < n and 48 <= p[i] <= 57:  # '0' to '9'
+                if digits == 18:
+                    return False  # 19 digits may not fit a long long: orjson's
                 number = number * 10 + (p[i] - 48)
                 digits += 1
                 i += 1
-                if digits > 18:
-                    return False
             # No digits, a leading zero, or a fraction or exponent: orjson's.
             if digits == 0 or (digits > 1 and p[i - digits] == b'0'):
                 return False

@@ -181,6 +181,29 @@ def test_memory_core_reads_in_the_last_layout_and_keeps_it(impl: Impl) -> None:
     assert first["n"] == 1 and first["cookie"] is not layout[2]
 
 
+@pytest.mark.parametrize("impl", BOTH)
+def test_memory_core_reads_integers_at_the_edge_of_64_bits(impl: Impl) -> None:
+    # 18 digits are read in the layout; 19 and more go to orjson, and the reader
+    # stops before a 19th digit could overflow (the sanitizer build checks that).
+    memory = memory_of(impl, None)
+    head = b'{"cookie":{"originalMaxAge":null,"expires":null,"httpOnly":true,"path":"/"}'
+    values = [
+        999_999_999_999_999_999,
+        -999_999_999_999_999_999,
+        1_000_000_000_000_000_000,
+        2**63 - 1,
+        -(2**63),
+        2**63,
+        2**64 - 1,
+    ]
+    memory.lru.set("warm", head + b"}", 2e9)
+    memory.get("warm")  # the layout is known: the next reads take the flat reader
+    for value in values:
+        memory.lru.set("n", head + b',"n":' + str(value).encode() + b"}", 2e9)
+        got = memory.get("n")["n"]
+        assert got == value and type(got) is int
+
+
 # -- new_request: the middlewares' RequestCore, made without the type call ------------------
 
 _REQUEST_FIELDS = (
