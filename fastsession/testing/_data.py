@@ -122,3 +122,15 @@ FaultCause = type[BaseException] | tuple[type[BaseException], ...]
 """The exception type(s) a store's driver raises for a fault (`store_fault`'s cause)."""
 
 FAULT_TESTS = ("test_faults_are_store_errors_with_their_cause",)
+
+
+class ContractHooks:
+    """What the contract's case mixins call and StoreContract provides."""
+
+    def session(
+        self, sid: str, data: dict[str, Any] | None = None, *, max_age: float | None = 60
+    ) -> StandInSession:
+        raise NotImplementedError  # StoreContract's
+
+    def advance(self, store: Any, seconds: float) -> None:
+        raise NotImplementedError  # StoreContract's

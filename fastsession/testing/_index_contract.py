@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 import pytest
 
-from ._data import StandInSession
+from ._data import ContractHooks
 
 INDEX_TESTS = (
     "test_user_index_lists_a_users_live_sessions",
@@ -28,21 +28,13 @@ INDEX_TESTS = (
 )
 
 
-class UserIndexCases:
+class UserIndexCases(ContractHooks):
     """The index tests; mixed into StoreContract, which provides the hooks."""
 
     USER_INDEX: ClassVar[bool] = True
     """False for a store without a per-user index: the tests below are left out."""
 
     USER_KEY: ClassVar[str] = "user_id"
-
-    def session(
-        self, sid: str, data: dict[str, Any] | None = None, *, max_age: float | None = 60
-    ) -> StandInSession:
-        raise NotImplementedError  # StoreContract's
-
-    def advance(self, store: Any, seconds: float) -> None:
-        raise NotImplementedError  # StoreContract's
 
     def indexed(self, store: Any) -> Any:
         """``store``, made to index its sessions by ``USER_KEY`` (as the middleware does)."""

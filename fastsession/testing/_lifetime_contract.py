@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from ._data import StandInSession, to_js_json
+from ._data import ContractHooks, to_js_json
 
 
-class LifetimeCases:
+class LifetimeCases(ContractHooks):
     """The expiry, touch and replace tests; mixed into StoreContract."""
 
     TTL: ClassVar[float]  # StoreContract's
@@ -21,14 +21,6 @@ class LifetimeCases:
     TOUCH_TELLS_GONE: ClassVar[bool] = False
     """True when the store's ``touch`` returns False for a session it does not
     hold (and True for one it does), rather than None."""
-
-    def session(
-        self, sid: str, data: dict[str, Any] | None = None, *, max_age: float | None = 60
-    ) -> StandInSession:
-        raise NotImplementedError  # StoreContract's
-
-    def advance(self, store: Any, seconds: float) -> None:
-        raise NotImplementedError  # StoreContract's
 
     # -- expiry -------------------------------------------------------------
 
