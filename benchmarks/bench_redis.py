@@ -15,7 +15,7 @@ round visits all variants in random order) and prints the ratios directly.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,22 +26,6 @@ from benchmarks import apps
 from tests.redis_server import RedisServer
 
 CALLS = 50
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
-    redis_server = RedisServer(tmp_path_factory.mktemp("bench-redis"))
-    redis_server.start()
-    yield redis_server
-    redis_server.kill()
-
-
-@pytest.fixture(scope="module")
-def loop() -> Iterator[asyncio.AbstractEventLoop]:
-    # One loop for every ASGI call: redis.asyncio connections belong to their loop.
-    event_loop = asyncio.new_event_loop()
-    yield event_loop
-    event_loop.close()
 
 
 # --- the variants --------------------------------------------------------------------

@@ -35,7 +35,7 @@ import inspect
 import statistics
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -163,21 +163,6 @@ def measure(reads: Reads, server: RedisServer, rounds: int = 5) -> dict[str, flo
     per = {name: (after[name] - before[name]) / (CALLS * rounds) for name in COUNTED}
     round_trips = per["get"] + per["expire"] + per["set"]
     return {**per, "round_trips": round_trips, "us": statistics.median(times)}
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
-    redis_server = RedisServer(tmp_path_factory.mktemp("bench-redis-local"))
-    redis_server.start()
-    yield redis_server
-    redis_server.kill()
-
-
-@pytest.fixture(scope="module")
-def loop() -> Iterator[asyncio.AbstractEventLoop]:
-    event_loop = asyncio.new_event_loop()
-    yield event_loop
-    event_loop.close()
 
 
 @pytest.mark.parametrize("protocol", ["wsgi", "asgi"])

@@ -228,13 +228,6 @@ CASES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def loop() -> Iterator[asyncio.AbstractEventLoop]:
-    event_loop = asyncio.new_event_loop()
-    yield event_loop
-    event_loop.close()
-
-
 def _round(
     variant: Variant,
     app: Any,

@@ -5,12 +5,16 @@ Each bench file adds its own fixtures; these are the ones several files use.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Callable, Iterator
 from itertools import repeat
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
+
+if TYPE_CHECKING:
+    from tests.redis_server import RedisServer
 
 SECRET = b"keyboard cat: a long random value in production"
 SESSION_ID = "KQ2dCwJtM7Yxq6SG8dSg2kCJ5Hh3m9Fo"  # 32 characters, as uid-safe makes them
@@ -85,3 +89,26 @@ def bench_calls(benchmark: BenchmarkFixture) -> Callable[[Callable[[Any], Any], 
         return fn(arg)
 
     return run
+
+
+@pytest.fixture(scope="module")
+def loop() -> Iterator[asyncio.AbstractEventLoop]:
+    """One event loop for a bench file's ASGI calls (redis.asyncio connections
+    belong to the loop that made them)."""
+    event_loop = asyncio.new_event_loop()
+    yield event_loop
+    event_loop.close()
+
+
+@pytest.fixture(scope="module")
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RedisServer]:
+    """A redis-server of the bench file's own, on 127.0.0.1."""
+    from tests.redis_server import RedisServer
+
+    name = request.module.__name__.rsplit(".", 1)[-1]
+    redis_server = RedisServer(tmp_path_factory.mktemp(name))
+    redis_server.start()
+    yield redis_server
+    redis_server.kill()
